@@ -58,17 +58,17 @@ type Pool struct {
 
 // Stratum holds gateway protection and batching settings.
 type Stratum struct {
-	MaxLineBytes         int     `yaml:"max_line_bytes" json:"max_line_bytes"`
-	MaxMessagesPerSecond float64 `yaml:"max_messages_per_second" json:"max_messages_per_second"`
-	MessageBurst         int     `yaml:"message_burst" json:"message_burst"`
+	MaxLineBytes         int      `yaml:"max_line_bytes" json:"max_line_bytes"`
+	MaxMessagesPerSecond float64  `yaml:"max_messages_per_second" json:"max_messages_per_second"`
+	MessageBurst         int      `yaml:"message_burst" json:"message_burst"`
 	IdleTimeout          Duration `yaml:"idle_timeout" json:"idle_timeout"`
-	InvalidShareBanLimit int     `yaml:"invalid_share_ban_limit" json:"invalid_share_ban_limit"`
+	InvalidShareBanLimit int      `yaml:"invalid_share_ban_limit" json:"invalid_share_ban_limit"`
 	BanDuration          Duration `yaml:"ban_duration" json:"ban_duration"`
-	MaxConnsPerIP        int     `yaml:"max_conns_per_ip" json:"max_conns_per_ip"`
-	ShareBatchSize       int     `yaml:"share_batch_size" json:"share_batch_size"`
+	MaxConnsPerIP        int      `yaml:"max_conns_per_ip" json:"max_conns_per_ip"`
+	ShareBatchSize       int      `yaml:"share_batch_size" json:"share_batch_size"`
 	ShareBatchDelay      Duration `yaml:"share_batch_delay" json:"share_batch_delay"`
-	Extranonce2Size      int     `yaml:"extranonce2_size" json:"extranonce2_size"`
-	VersionRollingMask   string  `yaml:"version_rolling_mask" json:"version_rolling_mask"`
+	Extranonce2Size      int      `yaml:"extranonce2_size" json:"extranonce2_size"`
+	VersionRollingMask   string   `yaml:"version_rolling_mask" json:"version_rolling_mask"`
 }
 
 // Vardiff holds the per-worker difficulty controller settings.
