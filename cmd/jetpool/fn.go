@@ -7,8 +7,10 @@ import (
 	"os"
 
 	"github.com/jetpool/jetpool/functions"
+	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ops"
 	"github.com/jetpool/jetpool/internal/process"
+	"github.com/jetpool/jetpool/kv"
 )
 
 // commonFlags are shared by every role that joins an existing NATS.
@@ -19,6 +21,7 @@ type commonFlags struct {
 	logLevel string
 	pgDSN    string
 	chDSN    string
+	config   string
 }
 
 func (c *commonFlags) register(fs interface {
@@ -31,6 +34,24 @@ func (c *commonFlags) register(fs interface {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.pgDSN, "postgres", os.Getenv("JETPOOL_POSTGRES_DSN"), "PostgreSQL DSN (env JETPOOL_POSTGRES_DSN)")
 	fs.StringVar(&c.chDSN, "clickhouse", os.Getenv("JETPOOL_CLICKHOUSE_DSN"), "ClickHouse DSN (env JETPOOL_CLICKHOUSE_DSN)")
+	fs.StringVar(&c.config, "config", os.Getenv("JETPOOL_CONFIG"), "pool YAML whose keys missing from KV are seeded at start (env JETPOOL_CONFIG)")
+}
+
+// seed writes the configuration file's keys that KV does not have yet.
+func (c *commonFlags) seed(ctx context.Context, p *process.Process) error {
+	if c.config == "" {
+		return nil
+	}
+	cfg, err := config.Load(c.config, os.Environ())
+	if err != nil {
+		return err
+	}
+	written, err := kv.Seed(ctx, p.Env.KV, cfg, false)
+	if err != nil {
+		return err
+	}
+	p.Env.Log.Info("configuration seeded", "file", c.config, "written", written)
+	return nil
 }
 
 func envOr(k, def string) string {
@@ -44,15 +65,16 @@ func runFn(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 	fs := newFlagSet("fn", stderr)
 	var cf commonFlags
 	cf.register(fs)
-	if err := fs.Parse(args); err != nil {
+	names, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if len(names) == 0 {
 		return fmt.Errorf("%w: name at least one function (known: %v)", errUsage, registry().Names())
 	}
 	reg := registry()
 	var units []functions.Function
-	for _, name := range fs.Args() {
+	for _, name := range names {
 		f, err := reg.New(name)
 		if err != nil {
 			return fmt.Errorf("%w: %w", errUsage, err)
@@ -69,6 +91,9 @@ func runFn(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 		return err
 	}
 	defer p.Close()
-	log.Info("running functions", "functions", fs.Args(), "instance", p.Env.Instance)
+	if err := cf.seed(ctx, p); err != nil {
+		return err
+	}
+	log.Info("running functions", "functions", names, "instance", p.Env.Instance)
 	return p.Run(ctx, units...)
 }

@@ -27,6 +27,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"dev":          {"run the whole pool in one process (embedded NATS, local PostgreSQL, ClickHouse, regtest node)", runDev},
 		"fn":           {"run the named functions against --nats", runFn},
+		"gateway":      {"run one stratum gateway (--coin, --region) against --nats", runGateway},
 		"check-config": {"validate a configuration file and list every error", runCheckConfig},
 		"functions":    {"list the functions this binary can run", runListFunctions},
 	}
@@ -96,4 +97,22 @@ func (l *listFlag) Set(v string) error {
 		}
 	}
 	return nil
+}
+
+// parseInterspersed parses flags that may come before, between or after
+// positional arguments (`jetpool fn ingest --nats URL stats`) and returns the
+// positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jetpool/jetpool/internal/devpool"
+	"github.com/jetpool/jetpool/internal/localsvc"
+)
+
+// buildBinary compiles this command once per test binary.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "jetpool")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startDev runs `jetpool dev --data dir` and waits until it reports ready.
+func startDev(t *testing.T, bin, dir string) (*exec.Cmd, devpool.Endpoints) {
+	t.Helper()
+	cmd := exec.Command(bin, "dev", "--data", dir, "--log-level", "warn")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = &testWriter{t: t}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_, _ = cmd.Process.Wait()
+		}
+	})
+	up := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "jetpool dev is up") {
+				up <- true
+			}
+		}
+		close(up)
+	}()
+	select {
+	case ok := <-up:
+		if !ok {
+			t.Fatal("jetpool dev exited before it was up")
+		}
+	case <-time.After(5 * time.Minute):
+		t.Fatal("jetpool dev not up after 5 minutes")
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "dev.json"))
+	if err != nil {
+		t.Fatalf("dev.json: %v", err)
+	}
+	var ep devpool.Endpoints
+	if err := json.Unmarshal(raw, &ep); err != nil {
+		t.Fatalf("dev.json: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(ep.Ops + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz never answered 200 (last: %v)", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return cmd, ep
+}
+
+func stopDev(t *testing.T, cmd *exec.Cmd, ep devpool.Endpoints) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("jetpool dev exited with %v after SIGINT", err)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("jetpool dev did not stop within 90s of SIGINT")
+	}
+	for name, pid := range ep.PIDs {
+		if localsvc.ProcessAlive(pid) {
+			t.Errorf("%s (pid %d) still running after shutdown", name, pid)
+		}
+	}
+}
+
+func TestDevStartsReportsReadyStopsCleanAndResumes(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	// PostgreSQL runs as the postgres user, which must be able to reach the dir.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd, ep := startDev(t, bin, dir)
+	for _, want := range []string{"jetpool", "postgres", "clickhouse", "btcd"} {
+		if ep.PIDs[want] == 0 {
+			t.Errorf("dev.json lists no pid for %s", want)
+		}
+	}
+	if ep.Stratum["btc"]["tcp"] == "" || ep.Stratum["btc"]["tls"] == "" || ep.NATS == "" || ep.PostgresDSN == "" ||
+		ep.ClickHouseDSN == "" || ep.Nodes["btc"].RPCURL == "" || ep.Web == "" {
+		t.Errorf("dev.json misses endpoints: %+v", ep)
+	}
+	addr := ep.PoolAddress["btc"]
+	stopDev(t, cmd, ep)
+
+	// A second run on the same dir resumes with the same endpoints and data.
+	cmd2, ep2 := startDev(t, bin, dir)
+	if ep2.NATS != ep.NATS || ep2.PostgresDSN != ep.PostgresDSN || ep2.PoolAddress["btc"] != addr {
+		t.Errorf("second run changed endpoints: %+v vs %+v", ep2, ep)
+	}
+	stopDev(t, cmd2, ep2)
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Logf("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
