@@ -48,15 +48,20 @@ func makeShareKey(en1, en2 []byte, ntime, nonce, version uint32) shareKey {
 	return k
 }
 
-// firstSeen records k and reports whether it is new for this job.
-func (e *jobEntry) firstSeen(k shareKey) bool {
+// firstSeen records k and reports whether it is new for this job; stale
+// reports that the job went stale (its seen set is gone) since the caller
+// looked it up, in which case nothing is recorded.
+func (e *jobEntry) firstSeen(k shareKey) (fresh, stale bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.stale {
+		return false, true
+	}
 	if _, dup := e.seen[k]; dup {
-		return false
+		return false, false
 	}
 	e.seen[k] = struct{}{}
-	return true
+	return true, false
 }
 
 func (e *jobEntry) isStale() bool {
@@ -100,15 +105,15 @@ func (s *jobStore) add(j *coin.Job, raw json.RawMessage, diff1 target.Target) (e
 	n.CleanJobs = false
 	e.notifyKeep = stratum.AppendNotify(nil, &n)
 	if clean {
+		// Old jobs stay known (until pushed out below) but stale, so a late
+		// share on them is answered and recorded as stale, not as unknown.
 		for _, id := range s.order {
 			old := s.byID[id]
 			old.mu.Lock()
 			old.stale = true
 			old.seen = nil
 			old.mu.Unlock()
-			delete(s.byID, id)
 		}
-		s.order = s.order[:0]
 	}
 	s.byID[j.ID] = e
 	s.order = append(s.order, j.ID)

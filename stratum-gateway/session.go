@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jetpool/jetpool/internal/coin"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/internal/stratum"
@@ -42,6 +43,9 @@ type session struct {
 	en1    []byte
 	en1Hex string
 	reader *stratum.LineReader
+	// res is the share check's scratch space: only the read loop uses it,
+	// so checking a share does not allocate one per share.
+	res coin.ShareResult
 
 	wmu  sync.Mutex
 	wbuf []byte

@@ -82,14 +82,18 @@ func (s *session) onSubmit(id json.RawMessage, params json.RawMessage) {
 		}
 		version = p.Version(job.Version, mask)
 	}
-	if !e.firstSeen(makeShareKey(s.en1, p.Extranonce2, p.NTime, p.Nonce, version)) {
+	switch fresh, stale := e.firstSeen(makeShareKey(s.en1, p.Extranonce2, p.NTime, p.Nonce, version)); {
+	case stale: // a new block arrived since the lookup above
+		s.reject(id, w, e, stratum.CodeJobNotFound, reasonStale, "stale job", diff)
+		return
+	case !fresh:
 		s.reject(id, w, e, stratum.CodeDuplicateShare, reasonDuplicate, "duplicate share", diff)
 		return
 	}
 	sub := coin.Submission{Extranonce1: s.en1, Extranonce2: p.Extranonce2, NTime: p.NTime, Nonce: p.Nonce, Version: version}
 	shareTarget := s.shareTarget(diff)
-	var res coin.ShareResult
-	if err := job.Check(s.g.coin.Hasher(), &sub, &shareTarget, &res); err != nil {
+	res := &s.res
+	if err := job.Check(s.g.coin.Hasher(), &sub, &shareTarget, res); err != nil {
 		s.reject(id, w, e, stratum.CodeOther, reasonExtranonce2, err.Error(), diff)
 		return
 	}
@@ -110,7 +114,7 @@ func (s *session) onSubmit(id json.RawMessage, params json.RawMessage) {
 		NetworkDifficulty: e.netDiff, JobID: job.ID, Accepted: true, Solo: w.solo}
 	if res.MeetsNetwork {
 		share.Block = true
-		if err := s.publishBlock(e, w, &sub, &res, &share); err != nil {
+		if err := s.publishBlock(e, w, &sub, res, &share); err != nil {
 			// The block could not be made durable: the miner must not be told
 			// it is fine; the share still counts below.
 			s.g.log.Error("block found but not published", "height", job.Height, "err", err)

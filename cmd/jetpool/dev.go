@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"errors"
 	"io"
 	"sort"
 
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/devpool"
+	"github.com/jetpool/jetpool/internal/miner"
 	"github.com/jetpool/jetpool/internal/ops"
 	gateway "github.com/jetpool/jetpool/stratum-gateway"
 )
@@ -91,6 +93,16 @@ func demoMiner(enabled bool) func(context.Context, *devpool.Endpoints) error {
 		return nil
 	}
 	return func(ctx context.Context, ep *devpool.Endpoints) error {
-		return fmt.Errorf("demo miner is not available in this build")
+		var errs []error
+		for _, sym := range sortedKeys(ep.Stratum) {
+			m, err := miner.New(miner.Config{URL: ep.Stratum[sym]["tcp"], User: ep.PoolAddress[sym] + ".demo", Pass: "d=0.0002", Threads: 1})
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			go func() { _ = m.Run(ctx) }()
+			fmt.Fprintf(ep.Out(), "demo miner mining %s on %s as %s.demo\n", sym, ep.Stratum[sym]["tcp"], ep.PoolAddress[sym])
+		}
+		return errors.Join(errs...)
 	}
 }

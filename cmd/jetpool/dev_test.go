@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/jetpool/jetpool/internal/devpool"
 	"github.com/jetpool/jetpool/internal/localsvc"
+	"github.com/jetpool/jetpool/internal/node"
 )
 
 // buildBinary compiles this command once per test binary.
@@ -28,9 +30,9 @@ func buildBinary(t *testing.T) string {
 }
 
 // startDev runs `jetpool dev --data dir` and waits until it reports ready.
-func startDev(t *testing.T, bin, dir string) (*exec.Cmd, devpool.Endpoints) {
+func startDev(t *testing.T, bin, dir string, extra ...string) (*exec.Cmd, devpool.Endpoints) {
 	t.Helper()
-	cmd := exec.Command(bin, "dev", "--data", dir, "--log-level", "warn")
+	cmd := exec.Command(bin, append([]string{"dev", "--data", dir, "--log-level", "warn"}, extra...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +121,7 @@ func TestDevStartsReportsReadyStopsCleanAndResumes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd, ep := startDev(t, bin, dir)
+	cmd, ep := startDev(t, bin, dir, "--demo")
 	for _, want := range []string{"jetpool", "postgres", "clickhouse", "btcd"} {
 		if ep.PIDs[want] == 0 {
 			t.Errorf("dev.json lists no pid for %s", want)
@@ -130,12 +132,42 @@ func TestDevStartsReportsReadyStopsCleanAndResumes(t *testing.T) {
 		t.Errorf("dev.json misses endpoints: %+v", ep)
 	}
 	addr := ep.PoolAddress["btc"]
+	// --demo mines through the pool: blocks appear on the node.
+	n := ep.Nodes["btc"]
+	client, err := node.New(node.Config{URL: n.RPCURL, User: n.User, Pass: n.Pass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	start, err := client.GetBlockCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var height int64
+	deadline := time.Now().Add(2 * time.Minute)
+	for height < start+3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("demo found %d blocks in 2 minutes, want 3", height-start)
+		}
+		time.Sleep(250 * time.Millisecond)
+		if height, err = client.GetBlockCount(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	stopDev(t, cmd, ep)
 
 	// A second run on the same dir resumes with the same endpoints and data.
 	cmd2, ep2 := startDev(t, bin, dir)
 	if ep2.NATS != ep.NATS || ep2.PostgresDSN != ep.PostgresDSN || ep2.PoolAddress["btc"] != addr {
 		t.Errorf("second run changed endpoints: %+v vs %+v", ep2, ep)
+	}
+	n2 := ep2.Nodes["btc"]
+	client2, err := node.New(node.Config{URL: n2.RPCURL, User: n2.User, Pass: n2.Pass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err := client2.GetBlockCount(ctx); err != nil || h < height {
+		t.Errorf("chain after resume at height %d (%v), want >= %d", h, err, height)
 	}
 	stopDev(t, cmd2, ep2)
 }

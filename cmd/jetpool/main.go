@@ -28,6 +28,7 @@ func commands() map[string]command {
 		"dev":          {"run the whole pool in one process (embedded NATS, local PostgreSQL, ClickHouse, regtest node)", runDev},
 		"fn":           {"run the named functions against --nats", runFn},
 		"gateway":      {"run one stratum gateway (--coin, --region) against --nats", runGateway},
+		"miner":        {"the project's CPU miner (--url, --user, --threads)", runMiner},
 		"check-config": {"validate a configuration file and list every error", runCheckConfig},
 		"functions":    {"list the functions this binary can run", runListFunctions},
 	}

@@ -22,6 +22,9 @@ import (
 	"github.com/jetpool/jetpool/kv"
 )
 
+// devNetwork is the chain the dev pool mines.
+const devNetwork = "simnet"
+
 // Options configure a dev pool.
 type Options struct {
 	DataDir    string
@@ -50,6 +53,15 @@ type Endpoints struct {
 	PoolAddress   map[string]string            `json:"pool_address"`
 	PIDs          map[string]int               `json:"pids"`
 	Started       time.Time                    `json:"started"`
+	out           io.Writer
+}
+
+// Out is where the dev command prints for people (never nil).
+func (e *Endpoints) Out() io.Writer {
+	if e.out == nil {
+		return io.Discard
+	}
+	return e.out
 }
 
 // NodeEndpoint is one coin node's RPC access.
@@ -113,7 +125,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	defer cancelStart()
 
 	ep := &Endpoints{DataDir: dir, Stratum: map[string]map[string]string{}, Nodes: map[string]NodeEndpoint{},
-		PoolAddress: map[string]string{}, PIDs: map[string]int{"jetpool": os.Getpid()}, Started: time.Now().UTC()}
+		PoolAddress: map[string]string{}, PIDs: map[string]int{"jetpool": os.Getpid()}, Started: time.Now().UTC(), out: o.Out}
 
 	// 1. NATS with JetStream on disk.
 	ns, err := natsrv.Start(startCtx, natsrv.Options{ConfigFile: o.NATSConfig, ServerName: "jetpool-dev",
@@ -155,12 +167,19 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
+	if o.ConfigFile == "" {
+		// Dev chains have a trivial network difficulty and dev miners are
+		// CPUs: start shares low enough that a CPU finds one in seconds.
+		cfg.Vardiff.Initial, cfg.Vardiff.Min, cfg.Vardiff.TargetSeconds = 0.001, 0.00001, 5
+	}
 	for _, sym := range o.Coins {
 		poolAddr, err := poolAddress(dir, sym)
 		if err != nil {
 			return err
 		}
-		bd, err := localsvc.StartBtcd(startCtx, localsvc.BtcdOptions{DataDir: filepath.Join(dir, "btcd"), Network: "regtest",
+		// simnet, not regtest: btcd wipes a regtest chain at every start,
+		// and a second `jetpool dev` must resume with the chain kept.
+		bd, err := localsvc.StartBtcd(startCtx, localsvc.BtcdOptions{DataDir: filepath.Join(dir, "btcd"), Network: devNetwork,
 			RPCPort: ports.NodeRPC[sym], P2PPort: ports.NodeP2P[sym], RPCUser: "jetpool", RPCPass: "jetpool", Logger: log})
 		if err != nil {
 			return err
@@ -175,10 +194,10 @@ func Run(ctx context.Context, o Options) (err error) {
 			return fmt.Errorf("devpool: prime btcd: %w", err)
 		}
 		ep.PIDs["btcd"] = bd.PID()
-		ep.Nodes[sym] = NodeEndpoint{Network: "regtest", RPCURL: bd.RPCURL(), WSURL: bd.WSURL(), User: bd.RPCUser(), Pass: bd.RPCPass()}
+		ep.Nodes[sym] = NodeEndpoint{Network: devNetwork, RPCURL: bd.RPCURL(), WSURL: bd.WSURL(), User: bd.RPCUser(), Pass: bd.RPCPass()}
 		ep.PoolAddress[sym] = poolAddr
 		c := cfg.Coins[sym]
-		c.Symbol, c.Network, c.Enabled = sym, "regtest", true
+		c.Symbol, c.Network, c.Enabled = sym, devNetwork, true
 		if c.PoolAddress == "" {
 			c.PoolAddress = poolAddr
 		}

@@ -1,6 +1,7 @@
 // Package devpool is `jetpool dev`: the whole pool in one process. It starts
 // an embedded nats-server with JetStream on disk, provisions PostgreSQL,
-// ClickHouse and a btcd regtest node as child processes with their data under
+// ClickHouse and a btcd simnet node (simnet because btcd wipes a regtest chain
+// at every start) as child processes with their data under
 // the data dir, seeds configuration into KV, runs every function, gateway and
 // the web server in-process through the same code the role commands use, and
 // writes every endpoint to DATA/dev.json. Shutdown runs in order: units drain,

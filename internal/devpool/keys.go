@@ -13,12 +13,12 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/v2"
 )
 
-// poolAddress returns the dev pool's coinbase address for a coin: a regtest
+// poolAddress returns the dev pool's coinbase address for a coin: a simnet
 // P2WPKH address whose private key is kept (WIF) in DATA/keys/<coin>.wif, so
 // the operator can spend what the dev pool mines. Made on the first run,
 // reused afterwards.
 func poolAddress(dir, coin string) (string, error) {
-	params := &chaincfg.RegressionNetParams
+	params := &chaincfg.SimNetParams
 	path := filepath.Join(dir, "keys", coin+".wif")
 	var priv *btcec.PrivateKey
 	if b, err := os.ReadFile(path); err == nil {

@@ -34,15 +34,15 @@ type Algorithm struct {
 	NewHasher func() HeaderHasher
 }
 
-// Diff1SHA256 is the conventional pool difficulty-1 target for sha256d
-// (the compact target 0x1d00ffff expanded).
-var Diff1SHA256 = new(big.Int).Lsh(big.NewInt(0xffff), 208)
+// diff1SHA256 is the conventional pool difficulty-1 target for sha256d
+// (the compact target 0x1d00ffff expanded). Never modified.
+var diff1SHA256 = new(big.Int).Lsh(big.NewInt(0xffff), 208)
 
 // algorithms is the table of built-in algorithms. Adding one (scrypt for
 // Litecoin, say) is one entry here and its HeaderHasher; an algorithm kept
 // elsewhere can be passed in Config.Algorithm instead.
 var algorithms = map[string]Algorithm{
-	"sha256d": {Name: "sha256d", Diff1: Diff1SHA256, NewHasher: NewSHA256d},
+	"sha256d": {Name: "sha256d", Diff1: diff1SHA256, NewHasher: NewSHA256d},
 }
 
 // LookupAlgorithm returns the built-in algorithm called name.
@@ -56,6 +56,7 @@ func LookupAlgorithm(name string) (Algorithm, error) {
 		sort.Strings(names)
 		return Algorithm{}, fmt.Errorf("miner: unknown algorithm %q (have %v)", name, names)
 	}
+	a.Diff1 = new(big.Int).Set(a.Diff1) // the table's value stays private
 	return a, nil
 }
 

@@ -2,6 +2,7 @@ package miner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -156,7 +157,7 @@ func TestMinerSubmitsValidShares(t *testing.T) {
 				return accepted >= 8 && len(en2s) >= 2
 			})
 			// The miner has seen the answers too, each consistent with its share.
-			tgt := TargetFromDifficulty(testDifficulty, Diff1SHA256)
+			tgt := targetFromDifficulty(testDifficulty, diff1SHA256)
 			for i := 0; i < accepted; i++ {
 				res := waitResult(t, r)
 				if !res.Accepted || res.Err != nil || !tgt.Meets(&res.Hash) || res.Difficulty != testDifficulty || res.HasVersionBits != tc.rolling {
@@ -277,6 +278,7 @@ func TestClientReconnect(t *testing.T) {
 	waitShares(t, p1, "a share on pool 1", func(s seenShare) bool { return s.accepted })
 	p1.eachConn(func(c *poolConn) {
 		c.write(stratum.AppendReconnect(nil, stratum.Reconnect{Host: "127.0.0.1", Port: p2.port, WaitSeconds: 0}))
+		c.c.Close() // as pools do right after client.reconnect
 	})
 	waitShares(t, p2, "a share on pool 2", func(s seenShare) bool { return s.accepted })
 	r.stop(t)
@@ -303,6 +305,65 @@ func TestSetExtranonce(t *testing.T) {
 	})
 	r.stop(t)
 	assertAllValid(t, p)
+}
+
+// mining.set_version_mask applies at once: shares use bits only the new
+// mask allows (bit 28 would take 2^31 hashes per thread to reach by
+// rolling under the old mask).
+func TestSetVersionMask(t *testing.T) {
+	p := newFakePool(t, testDifficulty, false)
+	p.grantMask = 0x1fffe000
+	r := startMiner(t, Config{URL: p.url("stratum+tcp"), VersionRolling: true}, func(m *Miner) { m.nonceSpan = 1 << 14 })
+
+	waitShares(t, p, "a rolled share", func(s seenShare) bool { return s.accepted && s.params.HasVersionBits })
+	const newMask = 0x10002000
+	p.eachConn(func(c *poolConn) {
+		c.mu.Lock()
+		c.mask |= newMask // tolerate shares already in flight
+		c.mu.Unlock()
+		c.write(stratum.AppendSetVersionMask(nil, newMask))
+	})
+	waitShares(t, p, "a share with bit 28 rolled", func(s seenShare) bool {
+		return s.accepted && s.params.VersionBits&0x10000000 != 0
+	})
+	r.stop(t)
+	assertAllValid(t, p)
+}
+
+// Requests from the pool get answers: client.get_version with the user
+// agent, unknown methods with -32601.
+func TestAnswersPoolRequests(t *testing.T) {
+	p := newFakePool(t, testDifficulty, false)
+	r := startMiner(t, Config{URL: p.url("stratum+tcp"), UserAgent: "jetpool-test/é"}, nil)
+	waitShares(t, p, "a share", func(s seenShare) bool { return s.accepted })
+	p.eachConn(func(c *poolConn) {
+		c.write([]byte(`{"id":77,"method":"client.get_version","params":[]}` + "\n"))
+		c.write([]byte(`{"id":78,"method":"mining.ping","params":[]}` + "\n"))
+		c.write([]byte(`{"id":null,"method":"client.show_message","params":["hello"]}` + "\n"))
+		c.write([]byte(`{"id":null,"method":"mining.notify","params":["bad"]}` + "\n"))
+	})
+	got := map[string]stratum.Message{}
+	for len(got) < 2 {
+		select {
+		case m := <-p.responses:
+			got[string(m.ID)] = m
+		case <-time.After(waitLimit):
+			t.Fatalf("answers received: %v", got)
+		}
+	}
+	var ua string
+	if v := got["77"]; v.Error != nil || json.Unmarshal(v.Result, &ua) != nil || ua != "jetpool-test/é" {
+		t.Errorf("get_version answer = %s %v", v.Result, v.Error)
+	}
+	if v := got["78"]; v.Error == nil || v.Error.Code != stratum.CodeMethodNotFound {
+		t.Errorf("unknown method answer = %s %v", v.Result, v.Error)
+	}
+	// The bad notify was ignored: mining goes on with the same job.
+	waitShares(t, p, "a share after the bad notify", func(s seenShare) bool { return s.accepted && s.params.JobID == "1" })
+	r.stop(t)
+	if st := r.m.Stats(); st.Jobs != 1 {
+		t.Fatalf("jobs = %d, want 1", st.Jobs)
+	}
 }
 
 func TestAuthorizeRejected(t *testing.T) {

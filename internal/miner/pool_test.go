@@ -46,8 +46,9 @@ type fakePool struct {
 	nextEn1    uint32
 	invalid    []string // shares that failed verification
 
-	shares chan seenShare
-	wg     sync.WaitGroup
+	shares    chan seenShare
+	responses chan stratum.Message // responses the miner sent to pool requests
+	wg        sync.WaitGroup
 }
 
 type poolJob struct {
@@ -100,7 +101,8 @@ func newFakePool(t *testing.T, difficulty float64, useTLS bool) *fakePool {
 		t: t, ln: ln, port: ln.Addr().(*net.TCPAddr).Port,
 		difficulty: difficulty, en2Size: 4,
 		seen:   map[string]bool{},
-		shares: make(chan seenShare, 100000),
+		shares:    make(chan seenShare, 100000),
+		responses: make(chan stratum.Message, 100),
 	}
 	p.job = p.makeJob("1", true)
 	p.wg.Add(1)
@@ -189,6 +191,10 @@ func (c *poolConn) serve() {
 		line, err := lr.ReadLine()
 		if err != nil {
 			return
+		}
+		if m, err := stratum.DecodeMessage(line); err == nil && m.IsResponse() {
+			c.p.responses <- m
+			continue
 		}
 		req, err := stratum.DecodeRequest(line)
 		if err != nil {

@@ -39,7 +39,7 @@ type work struct {
 	epoch    uint64 // clean_jobs epoch the job belongs to
 	en2Start uint64 // first extranonce2 value to use
 
-	target     atomic.Pointer[Target]
+	target     atomic.Pointer[shareTarget]
 	difficulty atomic.Uint64 // float64 bits of the pool difficulty behind target
 	en2High    atomic.Uint64 // highest extranonce2 any worker started
 }
@@ -53,7 +53,7 @@ func (w *work) noteEn2(v uint64) {
 	}
 }
 
-func (w *work) setTarget(t Target, difficulty float64) {
+func (w *work) setTarget(t shareTarget, difficulty float64) {
 	w.target.Store(&t)
 	w.difficulty.Store(math.Float64bits(difficulty))
 }
@@ -139,16 +139,14 @@ func (m *Miner) runSession(ctx context.Context, ep endpoint) sessionEnd {
 	})
 
 	// Closing the connection unblocks the reader and any writer; closing
-	// done stops the workers and pending calls.
+	// done stops the workers and pending calls. Cancelling ctx ends the
+	// handshake calls and the wait below, which then call stop.
 	stop := func() {
 		close(s.done)
 		conn.Close()
 		wg.Wait()
 		m.connected.Store(false)
 	}
-	stopOnCancel := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stopOnCancel()
-
 	if err := s.handshake(ctx); err != nil {
 		stop()
 		return sessionEnd{err: err}
@@ -169,6 +167,15 @@ func (m *Miner) runSession(ctx context.Context, ep endpoint) sessionEnd {
 		end.err = fmt.Errorf("miner: connection lost: %w", err)
 	case r := <-s.reconnect:
 		end.redirect = &r
+	}
+	if end.redirect == nil {
+		// Pools usually hang up right after client.reconnect; the reader
+		// queued the request before it saw the end of the stream.
+		select {
+		case r := <-s.reconnect:
+			end.redirect, end.err = &r, nil
+		default:
+		}
 	}
 	stop()
 	return end
@@ -403,7 +410,7 @@ func (s *session) handleNotification(msg stratum.Message) {
 		// shares satisfy the old one too); an easier one waits for the next
 		// job, unless it is the first the pool sends.
 		if w := s.cur; w != nil && (first || d >= math.Float64frombits(w.difficulty.Load())) {
-			w.setTarget(TargetFromDifficulty(d, s.cfg.algo.Diff1), d)
+			w.setTarget(targetFromDifficulty(d, s.cfg.algo.Diff1), d)
 		}
 		s.mu.Unlock()
 		s.log.Debug("difficulty", "difficulty", d)
@@ -486,7 +493,7 @@ func (s *session) publishLocked(sameJob bool) {
 	if d == 0 {
 		d = 1
 	}
-	t := TargetFromDifficulty(d, s.cfg.algo.Diff1)
+	t := targetFromDifficulty(d, s.cfg.algo.Diff1)
 	if old := s.cur; sameJob && old != nil && old.job == s.job {
 		w.en2Start = old.en2High.Load() + 1
 		t, d = *old.target.Load(), math.Float64frombits(old.difficulty.Load())
@@ -580,11 +587,11 @@ func (s *session) mine(w *work, idx int, h HeaderHasher) {
 	for e := w.en2Start; e < extranonce2Count(w.en2Size); e++ {
 		w.noteEn2(e)
 		putExtranonce2(en2, e)
-		txid, cbuf = CoinbaseTxid(cbuf, n, w.en1, en2)
-		root := MerkleRoot(txid, n.MerkleBranch)
+		txid, cbuf = coinbaseTxid(cbuf, n, w.en1, en2)
+		root := merkleRoot(txid, n.MerkleBranch)
 		for r := uint64(0); r < rolls; r++ {
 			version := n.Version ^ depositBits(uint32(r), w.mask)
-			hdr := BuildHeader(version, &n.PrevHash, &root, n.NTime, n.NBits, 0)
+			hdr := buildHeader(version, &n.PrevHash, &root, n.NTime, n.NBits, 0)
 			h.SetHeader(&hdr)
 			target := w.target.Load()
 			for nonce := start; nonce < end; {

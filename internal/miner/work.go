@@ -16,10 +16,10 @@ func sha256dSum(b []byte) [32]byte {
 	return sha256.Sum256(first[:])
 }
 
-// CoinbaseTxid returns the txid (header byte order) of the coinbase
+// coinbaseTxid returns the txid (header byte order) of the coinbase
 // coinb1‖extranonce1‖extranonce2‖coinb2. buf is scratch space, returned
 // grown for reuse.
-func CoinbaseTxid(buf []byte, n *stratum.Notify, extranonce1, extranonce2 []byte) ([32]byte, []byte) {
+func coinbaseTxid(buf []byte, n *stratum.Notify, extranonce1, extranonce2 []byte) ([32]byte, []byte) {
 	buf = append(buf[:0], n.Coinb1...)
 	buf = append(buf, extranonce1...)
 	buf = append(buf, extranonce2...)
@@ -29,9 +29,9 @@ func CoinbaseTxid(buf []byte, n *stratum.Notify, extranonce1, extranonce2 []byte
 
 // MerkleRoot folds the coinbase txid with the Stratum merkle branch: at each
 // level root = sha256d(root ‖ branch[i]), everything in header byte order.
-func MerkleRoot(coinbaseTxid [32]byte, branch [][32]byte) [32]byte {
+func merkleRoot(txid [32]byte, branch [][32]byte) [32]byte {
 	var pair [64]byte
-	root := coinbaseTxid
+	root := txid
 	for i := range branch {
 		copy(pair[:32], root[:])
 		copy(pair[32:], branch[i][:])
@@ -40,10 +40,10 @@ func MerkleRoot(coinbaseTxid [32]byte, branch [][32]byte) [32]byte {
 	return root
 }
 
-// BuildHeader lays out an 80-byte block header: version, prevhash,
+// buildHeader lays out an 80-byte block header: version, prevhash,
 // merkle root, ntime, nbits (little-endian uint32s, hashes in header byte
 // order) and nonce.
-func BuildHeader(version uint32, prevHash, merkleRoot *[32]byte, ntime, nbits, nonce uint32) [80]byte {
+func buildHeader(version uint32, prevHash, merkleRoot *[32]byte, ntime, nbits, nonce uint32) [80]byte {
 	var h [80]byte
 	binary.LittleEndian.PutUint32(h[0:4], version)
 	copy(h[4:36], prevHash[:])
@@ -54,24 +54,24 @@ func BuildHeader(version uint32, prevHash, merkleRoot *[32]byte, ntime, nbits, n
 	return h
 }
 
-// ShareHeader rebuilds the header a share commits to, exactly as a pool
+// shareHeader rebuilds the header a share commits to, exactly as a pool
 // checking the submit would: job n, the session's extranonce1 and the
 // submit's extranonce2, ntime, nonce and BIP310 version (the rolled
 // version, or n.Version without rolling).
-func ShareHeader(n *stratum.Notify, extranonce1, extranonce2 []byte, version, ntime, nonce uint32) [80]byte {
-	txid, _ := CoinbaseTxid(nil, n, extranonce1, extranonce2)
-	root := MerkleRoot(txid, n.MerkleBranch)
-	return BuildHeader(version, &n.PrevHash, &root, ntime, n.NBits, nonce)
+func shareHeader(n *stratum.Notify, extranonce1, extranonce2 []byte, version, ntime, nonce uint32) [80]byte {
+	txid, _ := coinbaseTxid(nil, n, extranonce1, extranonce2)
+	root := merkleRoot(txid, n.MerkleBranch)
+	return buildHeader(version, &n.PrevHash, &root, ntime, n.NBits, nonce)
 }
 
-// Target is a 256-bit target in header byte order (little-endian): a hash
+// shareTarget is a 256-bit target in header byte order (little-endian): a hash
 // meets it when, read as the same kind of number, it is not greater.
-type Target [32]byte
+type shareTarget [32]byte
 
-// TargetFromDifficulty returns diff1/difficulty, truncated, clamped to
+// targetFromDifficulty returns diff1/difficulty, truncated, clamped to
 // [1, 2^256-1]. Fractional difficulties (0.0001 on regtest) are exact to
 // float64 precision; a non-positive or non-finite difficulty gives diff1.
-func TargetFromDifficulty(difficulty float64, diff1 *big.Int) Target {
+func targetFromDifficulty(difficulty float64, diff1 *big.Int) shareTarget {
 	if !(difficulty > 0) || math.IsInf(difficulty, 0) {
 		difficulty = 1
 	}
@@ -87,7 +87,7 @@ func TargetFromDifficulty(difficulty float64, diff1 *big.Int) Target {
 	}
 	var be [32]byte
 	t.FillBytes(be[:])
-	var out Target
+	var out shareTarget
 	for i := range be {
 		out[i] = be[31-i]
 	}
@@ -95,7 +95,7 @@ func TargetFromDifficulty(difficulty float64, diff1 *big.Int) Target {
 }
 
 // Big returns t as an integer.
-func (t *Target) Big() *big.Int {
+func (t *shareTarget) Big() *big.Int {
 	var be [32]byte
 	for i := range t {
 		be[i] = t[31-i]
@@ -104,7 +104,7 @@ func (t *Target) Big() *big.Int {
 }
 
 // Meets reports whether hash (header byte order) is at or below t.
-func (t *Target) Meets(hash *[32]byte) bool {
+func (t *shareTarget) Meets(hash *[32]byte) bool {
 	for i := 3; i >= 0; i-- {
 		h := binary.LittleEndian.Uint64(hash[i*8:])
 		g := binary.LittleEndian.Uint64(t[i*8:])
@@ -115,16 +115,8 @@ func (t *Target) Meets(hash *[32]byte) bool {
 	return true
 }
 
-// harder returns the smaller of two targets.
-func harder(a, b Target) Target {
-	if a.Meets((*[32]byte)(&b)) {
-		return b
-	}
-	return a
-}
-
-// HashDifficulty returns diff1/hash, the difficulty a hash achieves.
-func HashDifficulty(hash *[32]byte, diff1 *big.Int) float64 {
+// hashDifficulty returns diff1/hash, the difficulty a hash achieves.
+func hashDifficulty(hash *[32]byte, diff1 *big.Int) float64 {
 	var be [32]byte
 	for i := range hash {
 		be[i] = hash[31-i]
