@@ -25,20 +25,23 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/jetpool/jetpool/internal/coin"
+	"github.com/jetpool/jetpool/internal/localsvc"
 )
 
-// The btcd integration test runs when a btcd binary is found: $JETPOOL_BTCD
-// or btcd on $PATH (GOBIN=… go install github.com/btcsuite/btcd@v0.26.2).
-// With -btcd.update it rewrites the getblocktemplate replies in testdata.
+// The btcd integration test uses $JETPOOL_BTCD when set, else the pinned
+// btcd that localsvc installs (go install into the shared bin dir); it never
+// skips. With -btcd.update it rewrites the getblocktemplate replies in testdata.
 var updateBtcd = flag.Bool("btcd.update", false, "rewrite testdata/regtest-gbt-*.json from a live btcd")
 
 func btcdBinary(t *testing.T) string {
 	if p := os.Getenv("JETPOOL_BTCD"); p != "" {
 		return p
 	}
-	p, err := exec.LookPath("btcd")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	p, err := localsvc.EnsureGoBinary(ctx, localsvc.BinaryOptions{Pkg: localsvc.BtcdPkg, Version: localsvc.BtcdVersion, Name: "btcd"})
 	if err != nil {
-		t.Skip("btcd not found: set JETPOOL_BTCD or put btcd on PATH to run the regtest integration test")
+		t.Fatalf("btcd: %v", err)
 	}
 	return p
 }
