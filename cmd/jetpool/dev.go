@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/internal/config"
@@ -13,6 +14,7 @@ import (
 	"github.com/jetpool/jetpool/internal/miner"
 	"github.com/jetpool/jetpool/internal/ops"
 	gateway "github.com/jetpool/jetpool/stratum-gateway"
+	"github.com/jetpool/jetpool/web"
 )
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -51,7 +53,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // devUnits is every unit `jetpool dev` runs: all functions, a gateway per
 // coin and region, and the web server.
-func devUnits(cfg config.Config, _ *devpool.Endpoints) ([]functions.Function, error) {
+func devUnits(cfg config.Config, ep *devpool.Endpoints) ([]functions.Function, error) {
 	reg := registry()
 	var units []functions.Function
 	for _, name := range reg.Names() {
@@ -76,6 +78,7 @@ func devUnits(cfg config.Config, _ *devpool.Endpoints) ([]functions.Function, er
 			units = append(units, gw)
 		}
 	}
+	units = append(units, web.New(strings.TrimPrefix(ep.Web, "http://")))
 	return units, nil
 }
 

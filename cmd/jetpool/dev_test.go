@@ -132,6 +132,20 @@ func TestDevStartsReportsReadyStopsCleanAndResumes(t *testing.T) {
 		t.Errorf("dev.json misses endpoints: %+v", ep)
 	}
 	addr := ep.PoolAddress["btc"]
+	// The web API lists the gateway and the running functions.
+	resp, err := http.Get(ep.Web + "/api/services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svc struct {
+		Gateways  []json.RawMessage `json:"gateways"`
+		Functions []struct{ Name string }
+	}
+	err = json.NewDecoder(resp.Body).Decode(&svc)
+	resp.Body.Close()
+	if err != nil || len(svc.Gateways) != 1 || len(svc.Functions) < 2 {
+		t.Errorf("/api/services = %+v (%v); want 1 gateway and the functions", svc, err)
+	}
 	// --demo mines through the pool: blocks appear on the node.
 	n := ep.Nodes["btc"]
 	client, err := node.New(node.Config{URL: n.RPCURL, User: n.User, Pass: n.Pass})

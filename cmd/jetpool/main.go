@@ -29,8 +29,10 @@ func commands() map[string]command {
 		"fn":           {"run the named functions against --nats", runFn},
 		"gateway":      {"run one stratum gateway (--coin, --region) against --nats", runGateway},
 		"miner":        {"the project's CPU miner (--url, --user, --threads)", runMiner},
+		"web":          {"run the web API and dashboard against --nats", runWeb},
 		"check-config": {"validate a configuration file and list every error", runCheckConfig},
 		"functions":    {"list the functions this binary can run", runListFunctions},
+		"bench":        {"load generators: bench stratum --conns N --rate R --duration D", runBench},
 	}
 }
 

@@ -248,15 +248,28 @@ func Run(ctx context.Context, o Options) (err error) {
 			return err
 		}
 	}
-	if err := writeJSON(filepath.Join(dir, "dev.json"), ep); err != nil {
-		return err
-	}
-	printEndpoints(o.Out, ep)
-
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	runErr := make(chan error, 1)
 	go func() { runErr <- p.Run(runCtx, units...) }()
+	// Report "up" only when every unit that can say so is listening.
+	for _, u := range units {
+		r, ok := u.(interface{ Ready() <-chan struct{} })
+		if !ok {
+			continue
+		}
+		select {
+		case <-r.Ready():
+		case err := <-runErr:
+			return fmt.Errorf("devpool: %s did not start: %w", u.Name(), err)
+		case <-startCtx.Done():
+			return fmt.Errorf("devpool: %s not ready: %w", u.Name(), startCtx.Err())
+		}
+	}
+	if err := writeJSON(filepath.Join(dir, "dev.json"), ep); err != nil {
+		return err
+	}
+	printEndpoints(o.Out, ep)
 	if o.AfterReady != nil {
 		go func() {
 			if err := o.AfterReady(runCtx, ep); err != nil && runCtx.Err() == nil {
