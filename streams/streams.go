@@ -115,7 +115,7 @@ func Consumers(o Options) []Consumer {
 		mk(Shares, ConsumerPPS, []string{"shares.>"}, 60*time.Second, "PPS/FPPS crediting"),
 		mk(Blocks, ConsumerBlockSubmit, []string{"blocks.*.found"}, 30*time.Second, "submit found blocks to the node"),
 		mk(Blocks, ConsumerLedger, []string{"blocks.*.found"}, 30*time.Second, "block rows in the ledger"),
-		mk(Blocks, ConsumerRewards, []string{"blocks.*.confirmed", "blocks.*.orphaned"}, 60*time.Second, "rewards and balances"),
+		mk(Blocks, ConsumerRewards, []string{"blocks.*.found", "blocks.*.confirmed", "blocks.*.orphaned"}, 60*time.Second, "rewards and balances"),
 		mk(Events, ConsumerNotify, []string{"events.>"}, 30*time.Second, "websocket and Telegram notifications"),
 		mk(Events, ConsumerAccounts, []string{"events.worker.>"}, 30*time.Second, "miners, workers, last seen"),
 	}

@@ -6,8 +6,14 @@ import (
 	"io"
 
 	"github.com/jetpool/jetpool/functions"
+	"github.com/jetpool/jetpool/functions/accounts"
+	"github.com/jetpool/jetpool/functions/blocks"
 	"github.com/jetpool/jetpool/functions/blocksubmit"
+	"github.com/jetpool/jetpool/functions/chainwatch"
 	"github.com/jetpool/jetpool/functions/jobmaker"
+	"github.com/jetpool/jetpool/functions/payouts"
+	"github.com/jetpool/jetpool/functions/pps"
+	"github.com/jetpool/jetpool/functions/rewards"
 
 	// Coins available in this build (each registers itself).
 	_ "github.com/jetpool/jetpool/internal/coin/btc"
@@ -19,6 +25,12 @@ func registry() *functions.Registry {
 	r := functions.NewRegistry()
 	r.Register(jobmaker.Name, jobmaker.New)
 	r.Register(blocksubmit.Name, blocksubmit.New)
+	r.Register(accounts.Name, accounts.New)
+	r.Register(blocks.Name, blocks.New)
+	r.Register(chainwatch.Name, chainwatch.New)
+	r.Register(rewards.Name, rewards.New)
+	r.Register(pps.Name, pps.New)
+	r.Register(payouts.Name, payouts.New)
 	return r
 }
 

@@ -258,15 +258,15 @@ func (w *coinWorker) lead(ctx context.Context, rev uint64) {
 	refresh := time.NewTicker(w.cfg.JobRefresh.D())
 	defer refresh.Stop()
 	w.lastPrev = coin.Hash{}
-	w.makeJob(ctx)
+	w.makeJob(ctx, true)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-blocks:
-			w.makeJob(ctx)
+			w.makeJob(ctx, false)
 		case <-refresh.C:
-			w.makeJob(ctx)
+			w.makeJob(ctx, true)
 		}
 	}
 }
@@ -297,9 +297,11 @@ func (w *coinWorker) blockSignals(ctx context.Context) <-chan struct{} {
 	return out
 }
 
-// makeJob fetches a template, stores it and publishes the job. A template on
-// the same previous block as the last job only refreshes transactions.
-func (w *coinWorker) makeJob(ctx context.Context) {
+// makeJob fetches a template, stores it and publishes the job. A block
+// signal (websocket and poll both fire for one block) makes a job only when
+// the previous block really changed; a refresh always does, for new
+// transactions, without clean_jobs.
+func (w *coinWorker) makeJob(ctx context.Context, refresh bool) {
 	start := time.Now()
 	raw, err := w.node.GetBlockTemplate(ctx, w.coin.TemplateRules())
 	if err != nil {
@@ -313,11 +315,14 @@ func (w *coinWorker) makeJob(ctx context.Context) {
 		w.log.Error("template unusable", "err", err)
 		return
 	}
+	clean := tpl.PreviousBlockHash != w.lastPrev
+	if !clean && !refresh {
+		return
+	}
 	if _, err := w.env.KV.Templates.PutBytes(ctx, TemplateKey(w.cfg.Symbol, tpl.ID), tpl.Raw); err != nil {
 		w.log.Error("store template", "err", err)
 		return
 	}
-	clean := tpl.PreviousBlockHash != w.lastPrev
 	w.jobSeq++
 	pool := w.pool.load()
 	job, err := w.coin.NewJob(tpl, coin.JobOptions{

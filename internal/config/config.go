@@ -54,6 +54,17 @@ type Pool struct {
 	Scheme string `yaml:"scheme" json:"scheme"`
 	// PPLNSWindow is N in "last N × network difficulty of shares".
 	PPLNSWindow float64 `yaml:"pplns_window" json:"pplns_window"`
+	// SchemeFeeBasisPoints overrides FeeBasisPoints per scheme (e.g. a
+	// lower fee for solo miners); schemes not listed pay FeeBasisPoints.
+	SchemeFeeBasisPoints map[string]int `yaml:"scheme_fee_bps" json:"scheme_fee_bps,omitempty"`
+}
+
+// FeeFor returns the pool fee in basis points for a scheme.
+func (p Pool) FeeFor(scheme string) int {
+	if bps, ok := p.SchemeFeeBasisPoints[scheme]; ok {
+		return bps
+	}
+	return p.FeeBasisPoints
 }
 
 // Stratum holds gateway protection and batching settings.
@@ -97,6 +108,13 @@ type Payouts struct {
 	Minimum map[string]int64 `yaml:"minimum" json:"minimum"`
 	// FeePolicy: "pool" (pool pays the network fee) or "miner".
 	FeePolicy string `yaml:"fee_policy" json:"fee_policy"`
+	// FeePerOutput is what each recipient pays toward the network fee under
+	// fee_policy "miner", in base units, deducted from the amount sent.
+	FeePerOutput int64 `yaml:"fee_per_output" json:"fee_per_output"`
+	// BatchSize is the most recipients in one sendmany.
+	BatchSize int `yaml:"batch_size" json:"batch_size"`
+	// Confirmations a payout transaction needs to count as confirmed.
+	Confirmations int `yaml:"confirmations" json:"confirmations"`
 }
 
 // Coin is one coin's configuration, stored in KV bucket `coins`.
@@ -106,6 +124,9 @@ type Coin struct {
 	// PoolAddress receives the coinbase.
 	PoolAddress string `yaml:"pool_address" json:"pool_address"`
 	Node        Node   `yaml:"node" json:"node"`
+	// Wallet is the wallet RPC that pays miners (bitcoind/litecoind's own
+	// wallet, or btcwallet next to btcd); empty = payouts disabled.
+	Wallet Wallet `yaml:"wallet" json:"wallet"`
 	// JobRefresh is how often a new job is made for new transactions.
 	JobRefresh Duration `yaml:"job_refresh" json:"job_refresh"`
 	// Regions maps a region name to its stratum listeners.
@@ -119,6 +140,15 @@ type Node struct {
 	WSURL  string `yaml:"ws_url" json:"ws_url"`
 	User   string `yaml:"user" json:"user"`
 	Pass   string `yaml:"pass" json:"pass"`
+}
+
+// Wallet is a coin wallet's RPC endpoint.
+type Wallet struct {
+	RPCURL string `yaml:"rpc_url" json:"rpc_url"`
+	User   string `yaml:"user" json:"user"`
+	Pass   string `yaml:"pass" json:"pass"`
+	// Passphrase unlocks an encrypted wallet for each payout (optional).
+	Passphrase string `yaml:"passphrase" json:"passphrase"`
 }
 
 // Listeners are a gateway's stratum addresses (host:port); empty = disabled.
@@ -140,9 +170,10 @@ func Default() Config {
 		},
 		Vardiff: Vardiff{Initial: 1, Min: 0.0001, Max: 1 << 40, TargetSeconds: 10,
 			Retarget: Duration(90 * time.Second), VariancePercent: 30},
-		Ingest:  Ingest{BatchSize: 5000, MaxDelay: Duration(500 * time.Millisecond), RetentionDays: 90},
-		Payouts: Payouts{Interval: Duration(10 * time.Minute), Minimum: map[string]int64{}, FeePolicy: "pool"},
-		Coins:   map[string]Coin{},
+		Ingest: Ingest{BatchSize: 5000, MaxDelay: Duration(500 * time.Millisecond), RetentionDays: 90},
+		Payouts: Payouts{Interval: Duration(10 * time.Minute), Minimum: map[string]int64{}, FeePolicy: "pool",
+			FeePerOutput: 1000, BatchSize: 100, Confirmations: 6},
+		Coins: map[string]Coin{},
 	}
 }
 
@@ -231,6 +262,16 @@ func (p Pool) Validate() error {
 	}
 	if !(p.PPLNSWindow > 0) || math.IsInf(p.PPLNSWindow, 0) {
 		errs = append(errs, fieldErr("pplns_window", "must be > 0, got %v", p.PPLNSWindow))
+	}
+	for scheme, bps := range p.SchemeFeeBasisPoints {
+		switch scheme {
+		case SchemePPLNS, SchemePROP, SchemePPS, SchemeFPPS, SchemeSOLO:
+		default:
+			errs = append(errs, fieldErr("scheme_fee_bps."+scheme, "unknown scheme"))
+		}
+		if bps < 0 || bps > 10000 {
+			errs = append(errs, fieldErr("scheme_fee_bps."+scheme, "must be within 0..10000, got %d", bps))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -331,6 +372,15 @@ func (p Payouts) Validate() error {
 	}
 	if p.FeePolicy != "pool" && p.FeePolicy != "miner" {
 		errs = append(errs, fieldErr("fee_policy", `must be "pool" or "miner", got %q`, p.FeePolicy))
+	}
+	if p.FeePerOutput < 0 {
+		errs = append(errs, fieldErr("fee_per_output", "must be >= 0 base units, got %d", p.FeePerOutput))
+	}
+	if p.BatchSize < 1 || p.BatchSize > 1000 {
+		errs = append(errs, fieldErr("batch_size", "must be within 1..1000, got %d", p.BatchSize))
+	}
+	if p.Confirmations < 1 {
+		errs = append(errs, fieldErr("confirmations", "must be >= 1, got %d", p.Confirmations))
 	}
 	return errors.Join(errs...)
 }

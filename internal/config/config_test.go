@@ -56,6 +56,12 @@ func TestSectionValidation(t *testing.T) {
 		{"ingest batch", func(c *config.Config) { c.Ingest.BatchSize = 0 }, "batch_size"},
 		{"fee policy", func(c *config.Config) { c.Payouts.FeePolicy = "nobody" }, "fee_policy"},
 		{"minimum", func(c *config.Config) { c.Payouts.Minimum = map[string]int64{"btc": 0} }, "minimum.btc"},
+		{"solo fee ok", func(c *config.Config) { c.Pool.SchemeFeeBasisPoints = map[string]int{"solo": 50} }, ""},
+		{"scheme fee unknown scheme", func(c *config.Config) { c.Pool.SchemeFeeBasisPoints = map[string]int{"lottery": 5} }, "scheme_fee_bps.lottery"},
+		{"scheme fee too high", func(c *config.Config) { c.Pool.SchemeFeeBasisPoints = map[string]int{"pps": 10001} }, "scheme_fee_bps.pps"},
+		{"negative fee per output", func(c *config.Config) { c.Payouts.FeePerOutput = -1 }, "fee_per_output"},
+		{"payout batch", func(c *config.Config) { c.Payouts.BatchSize = 0 }, "payouts.batch_size"},
+		{"payout confirmations", func(c *config.Config) { c.Payouts.Confirmations = 0 }, "confirmations"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,5 +121,14 @@ func TestLoadRejectsUnknownKeys(t *testing.T) {
 	}
 	if _, err := config.Load(path, nil); err == nil || !strings.Contains(err.Error(), "fees") {
 		t.Fatalf("Load = %v, want an error naming the unknown key", err)
+	}
+}
+
+func TestFeeFor(t *testing.T) {
+	p := config.Pool{FeeBasisPoints: 100, SchemeFeeBasisPoints: map[string]int{"solo": 50, "pps": 0}}
+	for scheme, want := range map[string]int{"solo": 50, "pps": 0, "pplns": 100} {
+		if got := p.FeeFor(scheme); got != want {
+			t.Errorf("FeeFor(%s) = %d, want %d", scheme, got, want)
+		}
 	}
 }

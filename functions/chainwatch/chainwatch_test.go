@@ -1,0 +1,135 @@
+package chainwatch_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetpool/jetpool/functions"
+	"github.com/jetpool/jetpool/functions/chainwatch"
+	"github.com/jetpool/jetpool/internal/config"
+	"github.com/jetpool/jetpool/internal/ledger"
+	"github.com/jetpool/jetpool/internal/ledger/ledgertest"
+	"github.com/jetpool/jetpool/internal/localsvc"
+	"github.com/jetpool/jetpool/internal/testenv"
+	"github.com/jetpool/jetpool/kv"
+	"github.com/jetpool/jetpool/streams"
+
+	_ "github.com/jetpool/jetpool/internal/coin/btc"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// states reads every confirmed/orphaned message of the BLOCKS stream.
+func states(t *testing.T, env *functions.Env) map[string]ledger.BlockState {
+	t.Helper()
+	ctx := context.Background()
+	cons, err := env.JS.OrderedConsumer(ctx, streams.Blocks, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{streams.BlockConfirmedSubject("btc"), streams.BlockOrphanedSubject("btc")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]ledger.BlockState{}
+	batch, err := cons.FetchNoWait(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range batch.Messages() {
+		var s ledger.BlockState
+		if err := json.Unmarshal(m.Data(), &s); err != nil {
+			t.Fatal(err)
+		}
+		if prev, dup := out[s.Hash]; dup {
+			t.Errorf("block %s published twice (%s, %s)", s.Hash, prev.State, s.State)
+		}
+		out[s.Hash] = s
+	}
+	return out
+}
+
+func TestConfirmationsOrphansAndReorgOnRealBtcd(t *testing.T) {
+	ctx := context.Background()
+	btcd := testenv.Btcd(t, "regtest")
+	env, st := ledgertest.Env(t)
+	cli := btcd.Client()
+	if _, err := kv.Put(ctx, env.KV.Coins, "btc", config.Coin{Symbol: "btc", Network: "regtest", Enabled: true,
+		PoolAddress: localsvc.RegtestMiningAddress,
+		Node:        config.Node{RPCURL: btcd.RPCURL(), User: btcd.RPCUser(), Pass: btcd.RPCPass()}}); err != nil {
+		t.Fatal(err)
+	}
+	record := func(hash string, height int64) {
+		t.Helper()
+		if _, err := st.RecordBlock(ctx, ledger.Block{Coin: "btc", Hash: hash, Height: height, Finder: "bcrt1qfinder",
+			NetworkDifficulty: 1, ShareDifficulty: 1, CoinbaseValue: 5_000_000_000, FoundAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A real block, a hash that lost its height, and a block above the tip
+	// (the node has not seen that height yet: it must stay pending).
+	hashes, err := cli.Generate(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := hashes[0]
+	h0, _ := cli.GetBlockCount(ctx)
+	record(good, h0)
+	lost := "00000000000000000000000000000000000000000000000000000000000000aa"
+	record(lost, h0)
+	future := "00000000000000000000000000000000000000000000000000000000000000bb"
+	record(future, h0+500)
+
+	// A block that a reorg removes: mined, recorded, then invalidated and
+	// replaced by a longer chain.
+	hashes, err = cli.Generate(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reorged := hashes[0]
+	record(reorged, h0+1)
+
+	cw := &chainwatch.Function{OrphanDepth: 3}
+	pass := func() {
+		t.Helper()
+		if err := cw.Pass(ctx, env, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pass()
+	if got := states(t, env); len(got) != 0 {
+		t.Fatalf("published before anything happened: %v", got)
+	}
+	b, _ := st.Block(ctx, "btc", good)
+	if b.Confirmations != 2 {
+		t.Fatalf("confirmations = %d, want 2", b.Confirmations)
+	}
+	if err := cli.Call(ctx, "invalidateblock", []any{reorged}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Generate(ctx, 4); err != nil { // the competing chain
+		t.Fatal(err)
+	}
+	pass()
+	pass() // repeating a pass publishes nothing new
+	got := states(t, env)
+	if got[lost].State != ledger.StateOrphaned || got[reorged].State != ledger.StateOrphaned {
+		t.Fatalf("orphans not detected: %+v", got)
+	}
+	if _, ok := got[good]; ok {
+		t.Fatalf("good block judged early: %+v", got[good])
+	}
+	if _, ok := got[future]; ok {
+		t.Fatalf("block above the tip judged: %+v", got[future])
+	}
+	// Mature the good block: 100 confirmations on regtest.
+	if _, err := cli.Generate(ctx, 95); err != nil {
+		t.Fatal(err)
+	}
+	pass()
+	got = states(t, env)
+	if s := got[good]; s.State != ledger.StateConfirmed || s.Confirmations < 100 {
+		t.Fatalf("good block after maturity: %+v", s)
+	}
+}

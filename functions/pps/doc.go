@@ -1,0 +1,19 @@
+// Package pps is the function that pays shares as they come when the pool
+// runs PPS or FPPS (pool.scheme). It consumes SHARES (durable consumer
+// `pps`) and credits each accepted share of a non-solo miner its expected
+// value straight to the miner's balance:
+//
+//	share work ÷ network difficulty × block value × (1 − fee)
+//
+// where block value is the block subsidy at the share's height (PPS) or the
+// subsidy plus the average transaction fees of the coin's last
+// FeeWindowBlocks blocks (FPPS), and the fee is pool.scheme_fee_bps[scheme]
+// or pool.fee_bps. Work is summed per miner, network difficulty and height
+// within one batch in exact integer units (ledger.WorkUnits) and rounded
+// down once (ledger.PPSValue); the fractions stay with the pool, which
+// carries the luck and keeps the blocks. A batch is credited once, keyed by
+// its message id (<gateway>-<seq>).
+//
+// Under any other scheme the function acknowledges shares and credits
+// nothing. It must not talk to nodes or wallets.
+package pps

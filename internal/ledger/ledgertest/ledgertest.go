@@ -1,0 +1,100 @@
+// Package ledgertest starts what the ledger functions need in a test: an
+// embedded NATS with the pool's streams and buckets, a fresh PostgreSQL
+// database, and a function running until the test ends. The package's
+// TestMain must call testenv.Main.
+package ledgertest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jetpool/jetpool/functions"
+	"github.com/jetpool/jetpool/internal/ledger"
+	"github.com/jetpool/jetpool/internal/natstest"
+	"github.com/jetpool/jetpool/internal/ops"
+	"github.com/jetpool/jetpool/internal/testenv"
+	"github.com/jetpool/jetpool/kv"
+	"github.com/jetpool/jetpool/streams"
+)
+
+// Logger is silent unless JETPOOL_TEST_LOG is set.
+func Logger() *slog.Logger {
+	if os.Getenv("JETPOOL_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// Env returns a function environment on a fresh NATS server and a fresh
+// database (already migrated), and a Store on that database whose
+// invariants are checked when the test ends.
+func Env(t *testing.T) (*functions.Env, *ledger.Store) {
+	t.Helper()
+	_, nc, js := natstest.Start(t)
+	ctx := context.Background()
+	if err := streams.Ensure(ctx, js, streams.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	store, err := kv.Ensure(ctx, js, kv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn := testenv.PostgresDB(t)
+	st, err := ledger.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := st.CheckInvariants(context.Background()); err != nil {
+			t.Errorf("ledger invariants after the test: %v", err)
+		}
+		st.Close()
+	})
+	env := &functions.Env{NC: nc, JS: js, KV: store, Log: Logger(), Ready: ops.NewReadiness(),
+		Instance: "test", Deps: functions.Deps{PostgresDSN: dsn}}
+	return env, st
+}
+
+// Run runs fn until the test ends (or stop is called) and fails the test
+// if it returns an error.
+func Run(t *testing.T, env *functions.Env, fn functions.Function) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fn.Run(ctx, env) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("%s: %v", fn.Name(), err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("%s did not stop", fn.Name())
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// WaitFor polls cond until it holds or d passes.
+func WaitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
