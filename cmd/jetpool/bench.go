@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"time"
 
 	"github.com/jetpool/jetpool/internal/loadgen"
@@ -34,6 +35,7 @@ func runBenchStratum(ctx context.Context, args []string, stdout, stderr io.Write
 	var (
 		o                  loadgen.Options
 		logLevel, pprofAt  string
+		cpuProfile         string
 		gatewayLog         bool
 		gatewayLogLevelArg string
 	)
@@ -51,6 +53,7 @@ func runBenchStratum(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.BoolVar(&gatewayLog, "gateway-log", true, "self-contained: pass the gateway's log through to stderr")
 	fs.StringVar(&gatewayLogLevelArg, "gateway-log-level", "warn", "self-contained: the gateway's log level")
 	fs.StringVar(&pprofAt, "gateway-pprof", "", "self-contained: serve the gateway's net/http/pprof on this address (127.0.0.1:6060)")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the bench process's CPU profile (client and embedded NATS) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,6 +65,17 @@ func runBenchStratum(ctx context.Context, args []string, stdout, stderr io.Write
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	o.Log = log
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if gatewayLog {
 		o.GatewayOutput = stderr
 	}

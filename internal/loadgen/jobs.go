@@ -83,7 +83,7 @@ func syntheticTemplate(height int64, seed, ntxs int, curtime uint32) ([]byte, er
 		tx = append(tx, prev[:]...)                  // prevout hash
 		tx = binary.LittleEndian.AppendUint32(tx, uint32(i%4))
 		tx = coin.AppendVarInt(tx, 107) // scriptSig: signature and key pushes
-		tx = append(tx, 0x48) // 72-byte DER signature
+		tx = append(tx, 0x48)           // 72-byte DER signature
 		tx = append(tx, prev[:]...)
 		tx = append(tx, prev[:]...)
 		tx = append(tx, prev[:8]...)
@@ -91,7 +91,7 @@ func syntheticTemplate(height int64, seed, ntxs int, curtime uint32) ([]byte, er
 		tx = append(tx, prev[:]...)
 		tx = append(tx, prev[:1]...)
 		tx = binary.LittleEndian.AppendUint32(tx, 0xfffffffd) // sequence
-		tx = append(tx, 2)                                     // output count
+		tx = append(tx, 2)                                    // output count
 		for o := range 2 {
 			tx = binary.LittleEndian.AppendUint64(tx, uint64(10_000+1000*o+i))
 			tx = append(tx, 22, 0x00, 0x14) // P2WPKH

@@ -100,7 +100,7 @@ func newFakePool(t *testing.T, difficulty float64, useTLS bool) *fakePool {
 	p := &fakePool{
 		t: t, ln: ln, port: ln.Addr().(*net.TCPAddr).Port,
 		difficulty: difficulty, en2Size: 4,
-		seen:   map[string]bool{},
+		seen:      map[string]bool{},
 		shares:    make(chan seenShare, 100000),
 		responses: make(chan stratum.Message, 100),
 	}
