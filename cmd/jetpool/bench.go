@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -93,6 +94,9 @@ func runBenchStratum(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 	}
 	res, err := loadgen.Run(ctx, o)
+	if errors.Is(err, loadgen.ErrUsage) {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
 	if err != nil && res.Conns == 0 {
 		return err
 	}
@@ -122,5 +126,10 @@ func runBenchGatewayChild(ctx context.Context, args []string, stderr io.Writer) 
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	o.Log = log.With("proc", "bench-gateway")
-	return loadgen.RunGatewayChild(ctx, o)
+	if err := loadgen.RunGatewayChild(ctx, o); errors.Is(err, loadgen.ErrUsage) {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }

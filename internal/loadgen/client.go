@@ -30,9 +30,21 @@ const clientMaxLine = 8 << 10
 // scheduler skips a connection at the limit (the gateway is behind).
 const maxInflight = 8
 
-// maxTriesPerShare bounds the hashing for one share; a connection whose
-// difficulty is too high for that is skipped for this slot.
-const maxTriesPerShare = 1 << 16
+// maxTriesPerShare bounds the hashing for one share (~2 ms); at the
+// bench's difficulty a share takes two tries on average. A gateway whose
+// difficulty needs more (--url against a production-like pool) gets fewer
+// shares than asked for: the scheduler stops its round for that tick.
+const maxTriesPerShare = 1 << 12
+
+// submitStatus is what one submit attempt did.
+type submitStatus int
+
+const (
+	submitSent     submitStatus = iota
+	submitBusy                  // no job yet, closed, or too many unanswered
+	submitTooHard               // no share within maxTriesPerShare hashes
+	submitWriteErr              // the connection failed
+)
 
 var errAuthorize = errors.New("loadgen: authorize refused")
 
@@ -40,7 +52,7 @@ var errAuthorize = errors.New("loadgen: authorize refused")
 type counters struct {
 	submitted, accepted, rejected, stale, unsent atomic.Uint64
 	inflight                                     atomic.Int64
-	lost, protocolErrors                         atomic.Uint64
+	lost, protocolErrors, tooHard                atomic.Uint64
 	submitLatency, notifyLatency                 Histogram
 	firstReject                                  atomic.Pointer[string]
 }
@@ -345,13 +357,12 @@ func merkleRoot(coinb1, en1, en2, coinb2 []byte, branch [][32]byte) [32]byte {
 }
 
 // submit mines the connection's next valid share and writes its
-// mining.submit. It returns false when the connection cannot take one now
-// (no job yet, closed, too many unanswered, difficulty too high).
-func (c *conn) submit() bool {
+// mining.submit.
+func (c *conn) submit() submitStatus {
 	c.mu.Lock()
 	if c.closed || !c.w.valid || len(c.pending) >= maxInflight {
 		c.mu.Unlock()
-		return false
+		return submitBusy
 	}
 	w := &c.w
 	found := false
@@ -371,7 +382,8 @@ func (c *conn) submit() bool {
 	}
 	if !found {
 		c.mu.Unlock()
-		return false
+		c.sh.c.tooHard.Add(1)
+		return submitTooHard
 	}
 	id := c.nextID
 	c.nextID++
@@ -402,9 +414,9 @@ func (c *conn) submit() bool {
 		cs.submitted.Add(^uint64(0))
 		cs.unsent.Add(1)
 		c.close()
-		return false
+		return submitWriteErr
 	}
-	return true
+	return submitSent
 }
 
 func incrementLE(b []byte) {

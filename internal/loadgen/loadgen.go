@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os/exec"
 	"runtime"
@@ -71,28 +72,32 @@ type Options struct {
 
 // Result is what `jetpool bench stratum` prints.
 type Result struct {
-	Mode             string  `json:"mode"` // "self-contained" or "url"
-	Conns            int     `json:"conns"`
-	Connected        int     `json:"connected"`
-	RateTarget       float64 `json:"rate_target"`
-	DurationS        float64 `json:"duration_s"`
-	Submitted        uint64  `json:"submitted"`
-	Accepted         uint64  `json:"accepted"`
-	Rejected         uint64  `json:"rejected"`
-	Stale            uint64  `json:"stale"`
-	Unanswered       int64   `json:"unanswered"`
-	Unsent           uint64  `json:"unsent"`
-	SharesPerS       float64 `json:"shares_per_s"`
-	SubmitP50Ms      float64 `json:"submit_p50_ms"`
-	SubmitP99Ms      float64 `json:"submit_p99_ms"`
-	NotifyP50Ms      float64 `json:"notify_p50_ms"`
-	NotifyP99Ms      float64 `json:"notify_p99_ms"`
-	NotifyMaxMs      float64 `json:"notify_max_ms"`
-	NotifySamples    uint64  `json:"notify_samples"`
-	NotifyReference  string  `json:"notify_reference"`
-	Blocks           int     `json:"blocks"`
-	ConnectS         float64 `json:"connect_s"`
-	LostConns        uint64  `json:"lost_conns"`
+	Mode            string  `json:"mode"` // "self-contained" or "url"
+	Conns           int     `json:"conns"`
+	Connected       int     `json:"connected"`
+	RateTarget      float64 `json:"rate_target"`
+	DurationS       float64 `json:"duration_s"`
+	Submitted       uint64  `json:"submitted"`
+	Accepted        uint64  `json:"accepted"`
+	Rejected        uint64  `json:"rejected"`
+	Stale           uint64  `json:"stale"`
+	Unanswered      int64   `json:"unanswered"`
+	Unsent          uint64  `json:"unsent"`
+	SharesPerS      float64 `json:"shares_per_s"`
+	SubmitP50Ms     float64 `json:"submit_p50_ms"`
+	SubmitP99Ms     float64 `json:"submit_p99_ms"`
+	NotifyP50Ms     float64 `json:"notify_p50_ms"`
+	NotifyP99Ms     float64 `json:"notify_p99_ms"`
+	NotifyMaxMs     float64 `json:"notify_max_ms"`
+	NotifySamples   uint64  `json:"notify_samples"`
+	NotifyReference string  `json:"notify_reference"`
+	Blocks          int     `json:"blocks"`
+	ConnectS        float64 `json:"connect_s"`
+	LostConns       uint64  `json:"lost_conns"`
+	// HardShareTries counts submit slots given up because no share was
+	// found in 4,096 hashes: the gateway's difficulty is too high for a
+	// CPU load generator (lower its vardiff minimum).
+	HardShareTries   uint64  `json:"hard_share_tries,omitempty"`
 	ProtocolErrors   uint64  `json:"protocol_errors"`
 	FirstReject      string  `json:"first_reject,omitempty"`
 	ShareDifficulty  float64 `json:"share_difficulty,omitempty"`
@@ -107,9 +112,12 @@ type Result struct {
 	GatewayCPUPerK   float64 `json:"gateway_cpu_ms_per_1k_shares,omitempty"`
 	BenchCPUS        float64 `json:"bench_cpu_s"`
 	CPUs             int     `json:"cpus"`
-	// The machine during the load phase: CPU seconds used by processes
-	// other than the bench and the gateway, steal time, load average. A
-	// shared machine makes every figure above worse; these say how much.
+	// The machine during the load phase: all busy CPU seconds, those in
+	// interrupts/softirqs (loopback TCP), those of processes other than the
+	// bench and the gateway (busy - irq - ours), steal time, load average.
+	// A shared machine makes every figure above worse; these say how much.
+	HostBusyCPUS  float64 `json:"host_busy_cpu_s"`
+	HostIRQCPUS   float64 `json:"host_irq_cpu_s"`
 	HostOtherCPUS float64 `json:"host_other_cpu_s"`
 	HostStealS    float64 `json:"host_steal_s"`
 	HostLoadAvg1  float64 `json:"host_loadavg_1m"`
@@ -262,7 +270,8 @@ func drive(ctx context.Context, o Options, addr string, sh *clientShared, proc *
 	if proc != nil {
 		ours += procCPU(proc.pid) - gwLoad0
 	}
-	r.HostOtherCPUS = max(0, host1.busy-host0.busy-ours)
+	r.HostBusyCPUS, r.HostIRQCPUS = host1.busy-host0.busy, host1.irq-host0.irq
+	r.HostOtherCPUS = max(0, r.HostBusyCPUS-r.HostIRQCPUS-ours)
 	r.HostStealS = host1.steal - host0.steal
 	r.HostLoadAvg1 = loadAvg1()
 	// Answers still on the way count; wait for them a little.
@@ -280,7 +289,7 @@ func drive(ctx context.Context, o Options, addr string, sh *clientShared, proc *
 	r.SubmitP50Ms, r.SubmitP99Ms = c.submitLatency.Quantile(0.5), c.submitLatency.Quantile(0.99)
 	r.NotifyP50Ms, r.NotifyP99Ms, r.NotifyMaxMs = c.notifyLatency.Quantile(0.5), c.notifyLatency.Quantile(0.99), c.notifyLatency.Quantile(1)
 	r.NotifySamples = c.notifyLatency.Count()
-	r.LostConns, r.ProtocolErrors = c.lost.Load(), c.protocolErrors.Load()
+	r.LostConns, r.ProtocolErrors, r.HardShareTries = c.lost.Load(), c.protocolErrors.Load(), c.tooHard.Load()
 	if p := c.firstReject.Load(); p != nil {
 		r.FirstReject = *p
 	}
@@ -403,24 +412,23 @@ func schedule(stop <-chan struct{}, conns []*conn, rate float64, c *counters) {
 		case now := <-tick.C:
 			owed += rate * now.Sub(last).Seconds()
 			last = now
-			if owed > maxOwed {
-				c.unsent.Add(uint64(owed - maxOwed))
-				owed = maxOwed
+			if drop := math.Floor(owed - maxOwed); drop >= 1 {
+				c.unsent.Add(uint64(drop))
+				owed -= drop
 			}
 			for owed >= 1 {
-				sent := false
+				status := submitBusy
 				for range len(conns) {
 					cn := conns[next]
 					if next++; next == len(conns) {
 						next = 0
 					}
-					if cn.submit() {
-						sent = true
+					if status = cn.submit(); status == submitSent || status == submitTooHard {
 						break
 					}
 				}
-				if !sent {
-					break
+				if status != submitSent {
+					break // every connection busy, or shares too hard: next tick
 				}
 				owed--
 			}

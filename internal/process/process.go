@@ -77,7 +77,9 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("process: connect nats: %w", err)
 	}
-	js, err := jetstream.New(nc)
+	// A gateway with 10k miners publishes a burst of worker events when they
+	// all disconnect at once: allow a deep async window so none is dropped.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(1<<16))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("process: jetstream: %w", err)

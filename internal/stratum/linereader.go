@@ -1,7 +1,7 @@
 package stratum
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"io"
 )
@@ -12,32 +12,41 @@ import (
 // names and mining.configure maps while bounding what one peer can pin.
 const DefaultMaxLineLength = 16 << 10
 
+// initialLineBuffer is the buffer a LineReader starts with: every ordinary
+// Stratum line fits, so an idle connection pins this much, not its limit.
+const initialLineBuffer = 512
+
 // ErrLineTooLong is returned by LineReader.ReadLine when a line exceeds the
 // reader's limit. The reader never buffers more than the limit (plus two
 // bytes) of it; the next ReadLine call first discards the rest of that line
 // (up to and including its newline) and then returns the following line, so
-// a caller
-// may answer with an error and keep the connection (resynchronise), or close
-// it. The gateway's policy decides which.
+// a caller may answer with an error and keep the connection (resynchronise),
+// or close it. The gateway's policy decides which.
 var ErrLineTooLong = errors.New("stratum: line too long")
 
 // LineReader reads newline-terminated lines from a stream with a hard bound
-// on line length. It is not safe for concurrent use.
+// on line length. Its buffer starts small and grows (doubling) only while a
+// longer line is being read, up to the limit plus two bytes; it goes back to
+// the small size once that line has been consumed. It is not safe for
+// concurrent use.
 type LineReader struct {
-	br         *bufio.Reader
+	r          io.Reader
+	buf        []byte
+	start, end int // unread input is buf[start:end]
+	scanned    int // bytes of buf[start:end] known to hold no '\n'
 	max        int
+	err        error // read error to report once the buffer is drained
 	discarding bool
 }
 
 // NewLineReader returns a LineReader on r that accepts lines of at most
 // maxLen bytes (excluding the terminating "\n" or "\r\n"); maxLen <= 0 means
-// DefaultMaxLineLength. Its buffer is allocated once, here.
+// DefaultMaxLineLength.
 func NewLineReader(r io.Reader, maxLen int) *LineReader {
 	if maxLen <= 0 {
 		maxLen = DefaultMaxLineLength
 	}
-	// One extra byte for the '\n', one for a '\r' before it.
-	return &LineReader{br: bufio.NewReaderSize(r, maxLen+2), max: maxLen}
+	return &LineReader{r: r, max: maxLen}
 }
 
 // MaxLineLength reports the reader's limit.
@@ -52,52 +61,73 @@ func (lr *LineReader) MaxLineLength() int { return lr.max }
 // (the partial line is dropped: an unterminated request is never acted on),
 // or the underlying reader's error.
 func (lr *LineReader) ReadLine() ([]byte, error) {
+	if lr.start == lr.end && len(lr.buf) > initialLineBuffer {
+		lr.buf, lr.start, lr.end, lr.scanned = nil, 0, 0, 0 // a long line is over: shrink back
+	}
+	empty := 0
 	for {
-		if lr.discarding {
-			if err := lr.discard(); err != nil {
-				return nil, err
+		if data := lr.buf[lr.start:lr.end]; len(data) > lr.scanned {
+			if i := bytes.IndexByte(data[lr.scanned:], '\n'); i >= 0 {
+				line := data[:lr.scanned+i]
+				lr.start += len(line) + 1
+				lr.scanned = 0
+				if lr.discarding {
+					lr.discarding = false
+					continue
+				}
+				if n := len(line); n > 0 && line[n-1] == '\r' {
+					line = line[:n-1]
+				}
+				if len(line) > lr.max {
+					return nil, ErrLineTooLong
+				}
+				if len(line) == 0 {
+					continue
+				}
+				return line, nil
 			}
+			lr.scanned = len(data)
 		}
-		line, err := lr.br.ReadSlice('\n')
-		switch {
-		case err == nil:
-			line = line[:len(line)-1]
-		case errors.Is(err, bufio.ErrBufferFull):
+		// No complete line buffered.
+		pending := lr.end - lr.start
+		if lr.discarding && pending > 0 {
+			lr.start, lr.end, lr.scanned, pending = 0, 0, 0, 0
+		}
+		if pending >= lr.max+2 {
 			lr.discarding = true
+			lr.start, lr.end, lr.scanned = 0, 0, 0
 			return nil, ErrLineTooLong
-		case errors.Is(err, io.EOF) && len(line) > 0:
-			return nil, io.ErrUnexpectedEOF
-		default:
+		}
+		if lr.err != nil {
+			err := lr.err
+			lr.err = nil
+			lr.start, lr.end, lr.scanned = 0, 0, 0
+			switch {
+			case lr.discarding:
+				lr.discarding = false
+			case pending > 0 && errors.Is(err, io.EOF):
+				return nil, io.ErrUnexpectedEOF
+			}
 			return nil, err
 		}
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
+		if lr.start > 0 {
+			copy(lr.buf, lr.buf[lr.start:lr.end])
+			lr.end -= lr.start
+			lr.start = 0
 		}
-		if len(line) > lr.max {
-			// Only reachable when the wrapped reader was already a larger
-			// *bufio.Reader; the whole line has been consumed.
-			return nil, ErrLineTooLong
+		if lr.end == len(lr.buf) {
+			size := min(max(initialLineBuffer, 2*len(lr.buf)), lr.max+2)
+			grown := make([]byte, size)
+			copy(grown, lr.buf[:lr.end])
+			lr.buf = grown
 		}
-		if len(line) == 0 {
-			continue
-		}
-		return line, nil
-	}
-}
-
-// discard drops input up to and including the next newline.
-func (lr *LineReader) discard() error {
-	for {
-		_, err := lr.br.ReadSlice('\n')
-		if err == nil {
-			lr.discarding = false
-			return nil
-		}
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			if errors.Is(err, io.EOF) {
-				lr.discarding = false
+		n, err := lr.r.Read(lr.buf[lr.end:])
+		lr.end += n
+		lr.err = err
+		if n == 0 && err == nil {
+			if empty++; empty >= 100 {
+				lr.err = io.ErrNoProgress
 			}
-			return err
 		}
 	}
 }
