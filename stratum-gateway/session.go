@@ -233,22 +233,27 @@ func (s *session) onAuthorize(id json.RawMessage, params json.RawMessage) {
 	opts := parsePassword(p.Pass)
 	w := &worker{address: address, name: name, solo: opts.solo}
 	s.mu.Lock()
-	s.workers[p.User] = w
 	first := s.primary == nil
-	if first {
-		s.primary = w
-	}
 	s.mu.Unlock()
-	s.write(stratum.AppendTrue(nil, id))
-	s.event(payload.WorkerAuthorized, w, "")
 	if first {
+		// Settle the starting difficulty before the worker becomes the
+		// primary: from then on a job broadcast may start the work, and
+		// its first set_difficulty must already be this one.
 		switch {
 		case opts.difficulty > 0:
-			s.setDifficulty(opts.difficulty, true)
+			s.setDifficulty(opts.difficulty, false)
 		default:
 			s.restoreDifficulty(w)
 		}
 	}
+	s.write(stratum.AppendTrue(nil, id))
+	s.mu.Lock()
+	s.workers[p.User] = w
+	if s.primary == nil {
+		s.primary = w
+	}
+	s.mu.Unlock()
+	s.event(payload.WorkerAuthorized, w, "")
 	s.maybeStartWork()
 }
 
