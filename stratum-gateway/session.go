@@ -46,6 +46,8 @@ type session struct {
 	// res is the share check's scratch space: only the read loop uses it,
 	// so checking a share does not allocate one per share.
 	res coin.ShareResult
+	// targets caches share targets by difficulty (read loop only).
+	targets [2]cachedTarget
 
 	wmu  sync.Mutex
 	wbuf []byte
@@ -113,7 +115,9 @@ func (s *session) serve() {
 				s.protocolError("flood", "disconnected: message rate far over the limit")
 				return
 			}
-			s.replyError(nil, stratum.NewError(stratum.CodeOther, "rate limit exceeded; slow down"))
+			// Answer with the request's id so the miner's call completes.
+			req, _ := stratum.DecodeRequest(line)
+			s.replyError(req.ID, stratum.NewError(stratum.CodeOther, "rate limit exceeded; slow down"))
 			s.protocolError("rate", "message over the rate limit dropped")
 			continue
 		}
@@ -210,7 +214,13 @@ func (s *session) onSubscribe(id json.RawMessage, params json.RawMessage) {
 	s.subscribed = true
 	s.agent = p.UserAgent
 	s.mu.Unlock()
-	s.write(stratum.AppendSubscribeResult(nil, id, s.en1Hex, s.en1, s.g.stratum().Extranonce2Size))
+	// The jobs decide the extranonce2 size (jobmaker builds the coinbase);
+	// the config value is only the fallback before the first job.
+	en2Size := s.g.stratum().Extranonce2Size
+	if e := s.g.jobs.currentJob(); e != nil {
+		en2Size = e.job.Extranonce2Size
+	}
+	s.write(stratum.AppendSubscribeResult(nil, id, s.en1Hex, s.en1, en2Size))
 	s.maybeStartWork()
 }
 
@@ -507,13 +517,27 @@ func (s *session) event(name string, w *worker, reason string) {
 	}
 }
 
-// shareTarget converts a difficulty to the coin's target.
+// shareTarget converts a difficulty to the coin's target, remembering the
+// last two conversions (current and previous difficulty) so the share path
+// does no big-number division. Only the read loop calls it.
 func (s *session) shareTarget(d float64) target.Target {
+	for i := range s.targets {
+		if s.targets[i].diff == d && d != 0 {
+			return s.targets[i].t
+		}
+	}
 	t, err := target.FromDifficulty(s.g.coin.Diff1(), d)
 	if err != nil {
 		return target.Target{}
 	}
+	s.targets[1] = s.targets[0]
+	s.targets[0] = cachedTarget{diff: d, t: t}
 	return t
+}
+
+type cachedTarget struct {
+	diff float64
+	t    target.Target
 }
 
 func truncate(s string, n int) string {

@@ -154,8 +154,11 @@ func (s *session) reject(id json.RawMessage, w *worker, e *jobEntry, code stratu
 		}
 		s.g.batch.add(sh, nil)
 	}
-	if reason == reasonStale || reason == reasonJobNotFound {
-		return // honest miners see these around every new block
+	// Honest miners send stale and unknown-job shares around every new block
+	// and after a reconnect, and a changed extranonce2 size (config) is the
+	// pool's doing: none of these counts toward a ban.
+	if reason == reasonStale || reason == reasonJobNotFound || reason == reasonExtranonce2 {
+		return
 	}
 	st := s.g.stratum()
 	s.mu.Lock()
