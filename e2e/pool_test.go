@@ -129,9 +129,10 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 // runMiner mines against url until stop is called.
-func runMiner(t *testing.T, url, user string, onShare func(miner.ShareResult)) (stop func() miner.Stats) {
+func runMiner(t *testing.T, url, user string, onShare func(miner.ShareResult)) (stop func() miner.Stats, m *miner.Miner) {
 	t.Helper()
-	m, err := miner.New(miner.Config{URL: url, User: user, Pass: "x", Threads: 1, InsecureSkipVerify: true,
+	var err error
+	m, err = miner.New(miner.Config{URL: url, User: user, Pass: "x", Threads: 1, InsecureSkipVerify: true,
 		Logger: testenv.Logger(), OnShare: onShare})
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +146,7 @@ func runMiner(t *testing.T, url, user string, onShare func(miner.ShareResult)) (
 		return m.Stats()
 	}
 	t.Cleanup(func() { stop() })
-	return stop
+	return stop, m
 }
 
 // outcomes follows blocks.<coin>.submitted with one ordered consumer.
@@ -197,9 +198,9 @@ func TestMinerFindsRealRegtestBlocksThroughThePool(t *testing.T) {
 	pl := startPool(t, btcd, nil)
 	outs := followOutcomes(t, pl.proc.Env.JS)
 
-	stop := runMiner(t, "stratum+tcp://"+pl.gw.Addrs()["stratum+tcp"], pl.address+".rig1", nil)
-	waitFor(t, 3*time.Minute, "3 accepted blocks", func() bool {
-		return countAccepted(outs.poll()) >= 3
+	stop, m := runMiner(t, "stratum+tcp://"+pl.gw.Addrs()["stratum+tcp"], pl.address+".rig1", nil)
+	waitFor(t, 3*time.Minute, "3 accepted blocks and 3 accepted shares", func() bool {
+		return countAccepted(outs.poll()) >= 3 && m.Stats().Accepted >= 3
 	})
 	stats := stop()
 	// Let blocks found just before the stop be settled.

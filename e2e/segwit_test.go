@@ -77,7 +77,7 @@ func TestBlockWithSegwitTransactionCarriesWitnessCommitment(t *testing.T) {
 
 	pl := startPool(t, btcd, nil)
 	outs := followOutcomes(t, pl.proc.Env.JS)
-	stop := runMiner(t, "stratum+tcp://"+pl.gw.Addrs()["stratum+tcp"], pl.address+".segwit", nil)
+	stop, _ := runMiner(t, "stratum+tcp://"+pl.gw.Addrs()["stratum+tcp"], pl.address+".segwit", nil)
 	waitFor(t, 2*time.Minute, "a block accepted", func() bool { return countAccepted(outs.poll()) >= 1 })
 	stop()
 
