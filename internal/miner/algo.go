@@ -8,6 +8,8 @@ import (
 	"hash"
 	"math/big"
 	"sort"
+
+	"golang.org/x/crypto/scrypt"
 )
 
 // HeaderHasher computes the proof-of-work hash of an 80-byte block header
@@ -43,6 +45,28 @@ var diff1SHA256 = new(big.Int).Lsh(big.NewInt(0xffff), 208)
 // elsewhere can be passed in Config.Algorithm instead.
 var algorithms = map[string]Algorithm{
 	"sha256d": {Name: "sha256d", Diff1: diff1SHA256, NewHasher: NewSHA256d},
+	"scrypt":  {Name: "scrypt", Diff1: diff1Scrypt, NewHasher: NewScrypt},
+}
+
+// diff1Scrypt is the conventional pool difficulty-1 target for scrypt
+// (Litecoin): 0x0000ffff << 224, 2^16 hashes per share on average.
+var diff1Scrypt = new(big.Int).Lsh(big.NewInt(0xffff), 224)
+
+// scryptHasher is Litecoin's scrypt(header, header, N=1024, r=1, p=1, 32).
+type scryptHasher struct {
+	hdr [80]byte
+}
+
+// NewScrypt returns a HeaderHasher for Litecoin's scrypt proof of work.
+func NewScrypt() HeaderHasher { return &scryptHasher{} }
+
+func (s *scryptHasher) SetHeader(header *[80]byte) { s.hdr = *header }
+
+func (s *scryptHasher) Hash(nonce uint32, out *[32]byte) {
+	binary.LittleEndian.PutUint32(s.hdr[76:], nonce)
+	// scrypt.Key fails only for invalid parameters; these are constant.
+	k, _ := scrypt.Key(s.hdr[:], s.hdr[:], 1024, 1, 1, 32)
+	copy(out[:], k)
 }
 
 // LookupAlgorithm returns the built-in algorithm called name.

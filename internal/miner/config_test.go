@@ -58,7 +58,7 @@ func TestConfigValidate(t *testing.T) {
 		{"minimal", func(*Config) {}, ""},
 		{"no user", func(c *Config) { c.User = "" }, "user is required"},
 		{"bad url", func(c *Config) { c.URL = "x" }, "scheme must be"},
-		{"unknown algo", func(c *Config) { c.Algo = "scrypt" }, `unknown algorithm "scrypt"`},
+		{"unknown algo", func(c *Config) { c.Algo = "x11" }, `unknown algorithm "x11"`},
 		{"custom algorithm", func(c *Config) {
 			c.Algo = "ignored"
 			c.Algorithm = &Algorithm{Name: "x", Diff1: big.NewInt(1), NewHasher: NewSHA256d}

@@ -11,8 +11,9 @@
 // extranonce2) and share submission with accepted/rejected accounting.
 //
 // Proof-of-work algorithms plug in through Algorithm/HeaderHasher; sha256d
-// is built in. The package speaks the wire through internal/stratum and
-// hashes with crypto/sha256. It must not import the coin packages
+// and scrypt (Litecoin, --algo scrypt) are built in. The package speaks the
+// wire through internal/stratum and hashes with crypto/sha256 and
+// golang.org/x/crypto/scrypt. It must not import the coin packages
 // (internal/coin*, internal/pow, internal/target), NATS, pgx or clickhouse:
 // it is a pool client, and must keep working against any Stratum v1 pool.
 package miner

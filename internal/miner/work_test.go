@@ -253,7 +253,7 @@ func TestSHA256dHasher(t *testing.T) {
 			t.Fatalf("nonce %x: got %x want %x", nonce, out, want)
 		}
 	}
-	if _, err := LookupAlgorithm("scrypt"); err == nil {
+	if _, err := LookupAlgorithm("x11"); err == nil {
 		t.Fatal("unknown algorithm accepted")
 	}
 	a, err := LookupAlgorithm("sha256d")
@@ -264,7 +264,7 @@ func TestSHA256dHasher(t *testing.T) {
 
 // BenchmarkHash reports sha256d header hashes per second for one thread.
 func BenchmarkHash(b *testing.B) {
-	for _, name := range []string{"sha256d"} {
+	for _, name := range []string{"sha256d", "scrypt"} {
 		b.Run(name, func(b *testing.B) {
 			a, err := LookupAlgorithm(name)
 			if err != nil {
@@ -282,5 +282,30 @@ func BenchmarkHash(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "hashes/s")
 		})
+	}
+}
+
+// TestScryptHasher checks the miner's scrypt against the Litecoin genesis
+// block: its PoW hash (0000050c34a6…1e00) meets nBits 1e0ffff0.
+func TestScryptHasher(t *testing.T) {
+	a, err := LookupAlgorithm("scrypt")
+	if err != nil || a.Diff1.Cmp(new(big.Int).Lsh(big.NewInt(0xffff), 224)) != 0 {
+		t.Fatalf("scrypt lookup = %+v, %v", a, err)
+	}
+	hdr, err := hex.DecodeString("010000000000000000000000000000000000000000000000000000000000000000000000d9ced4ed1130f7b7faad9be25323ffafa33232a17c3edf6cfd97bee6bafbdd97b9aa8e4ef0ff0f1ecd513f7c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.NewHasher()
+	h.SetHeader((*[80]byte)(hdr))
+	var out [32]byte
+	h.Hash(2084524493, &out)
+	want := "0000050c34a64b415b6b15b37f2216634b5b1669cb9a2e38d76f7213b0671e00"
+	rev := make([]byte, 32)
+	for i := range out {
+		rev[31-i] = out[i]
+	}
+	if got := hex.EncodeToString(rev); got != want {
+		t.Fatalf("scrypt(genesis) = %s, want %s", got, want)
 	}
 }
