@@ -31,6 +31,7 @@ const (
 	KeyVardiff = "vardiff"
 	KeyIngest  = "ingest"
 	KeyPayouts = "payouts"
+	KeyStats   = "stats"
 )
 
 // Config is the whole configuration as read from a file.
@@ -39,6 +40,7 @@ type Config struct {
 	Stratum Stratum         `yaml:"stratum" json:"stratum"`
 	Vardiff Vardiff         `yaml:"vardiff" json:"vardiff"`
 	Ingest  Ingest          `yaml:"ingest" json:"ingest"`
+	Stats   Stats           `yaml:"stats" json:"stats"`
 	Payouts Payouts         `yaml:"payouts" json:"payouts"`
 	Coins   map[string]Coin `yaml:"coins" json:"coins"`
 }
@@ -99,6 +101,42 @@ type Ingest struct {
 	BatchSize     int      `yaml:"batch_size" json:"batch_size"`
 	MaxDelay      Duration `yaml:"max_delay" json:"max_delay"`
 	RetentionDays int      `yaml:"retention_days" json:"retention_days"`
+	// RollupEvery is how often the hourly share rollups are brought up to
+	// date; 0 means DefaultRollupEvery.
+	RollupEvery Duration `yaml:"rollup_every" json:"rollup_every,omitempty"`
+	// RetentionEvery is how often expired day partitions are dropped; 0
+	// means DefaultRetentionEvery.
+	RetentionEvery Duration `yaml:"retention_every" json:"retention_every,omitempty"`
+}
+
+// Defaults of the optional ingest schedules.
+const (
+	DefaultRollupEvery    = time.Minute
+	DefaultRetentionEvery = time.Hour
+)
+
+// RollupInterval is RollupEvery or its default.
+func (i Ingest) RollupInterval() time.Duration {
+	if i.RollupEvery == 0 {
+		return DefaultRollupEvery
+	}
+	return i.RollupEvery.D()
+}
+
+// RetentionInterval is RetentionEvery or its default.
+func (i Ingest) RetentionInterval() time.Duration {
+	if i.RetentionEvery == 0 {
+		return DefaultRetentionEvery
+	}
+	return i.RetentionEvery.D()
+}
+
+// Stats holds the statistics service's settings.
+type Stats struct {
+	// OfflineAfter: a worker without a share for this long is offline.
+	OfflineAfter Duration `yaml:"offline_after" json:"offline_after"`
+	// CacheTTL is how long an answer is reused for the same question.
+	CacheTTL Duration `yaml:"cache_ttl" json:"cache_ttl"`
 }
 
 // Payouts holds payout policy.
@@ -171,6 +209,7 @@ func Default() Config {
 		Vardiff: Vardiff{Initial: 1, Min: 0.0001, Max: 1 << 40, TargetSeconds: 10,
 			Retarget: Duration(90 * time.Second), VariancePercent: 30},
 		Ingest: Ingest{BatchSize: 5000, MaxDelay: Duration(500 * time.Millisecond), RetentionDays: 90},
+		Stats:  Stats{OfflineAfter: Duration(10 * time.Minute), CacheTTL: Duration(5 * time.Second)},
 		Payouts: Payouts{Interval: Duration(10 * time.Minute), Minimum: map[string]int64{}, FeePolicy: "pool",
 			FeePerOutput: 1000, BatchSize: 100, Confirmations: 6},
 		Coins: map[string]Coin{},
@@ -211,6 +250,7 @@ func (c Config) Validate() error {
 		prefix("stratum", c.Stratum.Validate()),
 		prefix("vardiff", c.Vardiff.Validate()),
 		prefix("ingest", c.Ingest.Validate()),
+		prefix("stats", c.Stats.Validate()),
 		prefix("payouts", c.Payouts.Validate()),
 	}
 	syms := make([]string, 0, len(c.Coins))
@@ -355,6 +395,24 @@ func (i Ingest) Validate() error {
 	}
 	if i.RetentionDays < 1 {
 		errs = append(errs, fieldErr("retention_days", "must be >= 1, got %d", i.RetentionDays))
+	}
+	if i.RollupEvery != 0 && i.RollupEvery.D() < time.Second {
+		errs = append(errs, fieldErr("rollup_every", "must be >= 1s (or 0 for %s), got %s", DefaultRollupEvery, i.RollupEvery))
+	}
+	if i.RetentionEvery != 0 && i.RetentionEvery.D() < time.Second {
+		errs = append(errs, fieldErr("retention_every", "must be >= 1s (or 0 for %s), got %s", DefaultRetentionEvery, i.RetentionEvery))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the stats section.
+func (s Stats) Validate() error {
+	var errs []error
+	if s.OfflineAfter.D() < 10*time.Second {
+		errs = append(errs, fieldErr("offline_after", "must be >= 10s, got %s", s.OfflineAfter))
+	}
+	if s.CacheTTL.D() < 0 || s.CacheTTL.D() > time.Minute {
+		errs = append(errs, fieldErr("cache_ttl", "must be within 0..1m, got %s", s.CacheTTL))
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,67 @@
+// Package chstore owns the pool's ClickHouse database: the schema and its
+// versioned migrations (embedded, applied at start), the batch writer for
+// shares, the readers behind the statistics service (hashrate sums, chart
+// series, workers, pool figures), the exact PPLNS window, the hourly
+// rollups and retention by dropping day partitions. It speaks the native
+// protocol (clickhouse-go/v2) and runs on ClickHouse 18.16 as on current
+// releases: no TTL, DateTime64, LowCardinality or window functions; every
+// INSERT names its columns.
+//
+// # Tables
+//
+//	shares           accepted shares, one row each, partitioned by day
+//	rejected_shares  rejected shares with their reason
+//	pool_minute      per minute and gateway batch (materialized view)
+//	worker_minute    per worker, minute and gateway batch (materialized
+//	                 view); a miner's rows are a prefix of its key
+//	pool_hour        per hour and difficulty, exact share counts (rollup)
+//	worker_hour      per worker, hour and difficulty (rollup)
+//
+// # Exactly once
+//
+// A share's identity is (gateway, seq, idx): the gateway, the sequence of
+// its batch — one NATS message — and the share's index in it. The ingest
+// function acknowledges a message only after its shares are in ClickHouse,
+// so a message can be written twice (redelivered after a crash or an
+// ambiguous error, or handled by two racing copies) but never lost. The
+// rule that makes the second write invisible:
+//
+//  1. Every table is a ReplacingMergeTree whose sorting key contains the
+//     identity of what a row counts — (ts_ms, gateway, seq, idx) for
+//     shares, (minute, gateway, seq) for per-batch minute rows — next to
+//     columns that are functions of it (coin, address, worker, minute).
+//     Two writes of one message therefore give rows with equal keys.
+//  2. Every read that sums uses FINAL, which keeps one row per key, and
+//     merges keep one row per key on disk. Equal keys never meet in one
+//     read's result twice, whatever the parts look like.
+//  3. The minute views are exact under rule 2 because their rows are
+//     deterministic per message: a gateway batch is always written whole by
+//     one INSERT block (the Writer sends each table as one block and a batch
+//     never spans writes), so the view groups the same shares into the same
+//     (minute, gateway, seq) rows every time the batch is written.
+//  4. Sums over many messages (hours) cannot keep the identity of what they
+//     count, so they are not fed by views: Rollup recomputes an hour from
+//     `shares FINAL` and writes rows versioned by its watermark, and FINAL
+//     keeps the newest version. A rollup row counts exactly the shares with
+//     ins < version; `ver` makes the copy that survives the earliest one, so
+//     a share's ins never changes and a recomputation never counts a share
+//     twice or drops one.
+//
+// TestDuplicatesInvisible proves it: with merges stopped, every batch is
+// written two and three times (physically present, as count() without
+// FINAL shows), and every reader returns what a single write gives.
+//
+// # Exact PPLNS
+//
+// The window walks back from the block share in the order (ts_ms, gateway,
+// seq, idx) until the share difficulties reach N × network difficulty; the
+// boundary share counts only with the part that fills the window. All
+// amounts are computed with big integers from the float64 difficulties, so
+// nothing depends on the order ClickHouse sums in: a window is returned as
+// integers in units of 2^ScaleExp difficulty whose sum is exactly the
+// target. Reads are limited to shares inserted before AsOf (a snapshot),
+// whole hours come from rollups only when provably equal to that snapshot.
+//
+// chstore must not import NATS, functions or coin code: it stores and
+// answers; the functions decide.
+package chstore
