@@ -18,6 +18,7 @@ import (
 	"github.com/jetpool/jetpool/functions/stats"
 
 	// Coins available in this build (each registers itself).
+	_ "github.com/jetpool/jetpool/internal/coin/bch"
 	_ "github.com/jetpool/jetpool/internal/coin/btc"
 	_ "github.com/jetpool/jetpool/internal/coin/ltc"
 )
