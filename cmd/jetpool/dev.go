@@ -9,10 +9,12 @@ import (
 	"strings"
 
 	"github.com/jetpool/jetpool/functions"
+	"github.com/jetpool/jetpool/internal/coin"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/devpool"
 	"github.com/jetpool/jetpool/internal/miner"
 	"github.com/jetpool/jetpool/internal/ops"
+	"github.com/jetpool/jetpool/internal/target"
 	gateway "github.com/jetpool/jetpool/stratum-gateway"
 	"github.com/jetpool/jetpool/web"
 )
@@ -30,7 +32,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&reseed, "reseed", false, "let the configuration file overwrite values already in KV")
 	fs.BoolVar(&demo, "demo", false, "also run the built-in CPU miner against the pool so blocks appear")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.Var(&coins, "coins", "comma-separated coins to run (default btc)")
+	fs.Var(&coins, "coins", "comma-separated coins to run: btc, ltc, bch (default btc)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,7 +100,11 @@ func demoMiner(enabled bool) func(context.Context, *devpool.Endpoints) error {
 	return func(ctx context.Context, ep *devpool.Endpoints) error {
 		var errs []error
 		for _, sym := range sortedKeys(ep.Stratum) {
-			m, err := miner.New(miner.Config{URL: ep.Stratum[sym]["tcp"], User: ep.PoolAddress[sym] + ".demo", Pass: "d=0.0002", Threads: 1})
+			algo := "sha256d"
+			if c, err := coin.Get(sym, ep.Nodes[sym].Network); err == nil && c.Diff1() == target.ScryptDiff1 {
+				algo = "scrypt"
+			}
+			m, err := miner.New(miner.Config{URL: ep.Stratum[sym]["tcp"], User: ep.PoolAddress[sym] + ".demo", Pass: "d=0.0002", Threads: 1, Algo: algo})
 			if err != nil {
 				errs = append(errs, err)
 				continue

@@ -122,7 +122,7 @@ func TestDevStartsReportsReadyStopsCleanAndResumes(t *testing.T) {
 		}
 	}
 	cmd, ep := startDev(t, bin, dir, "--demo")
-	for _, want := range []string{"jetpool", "postgres", "clickhouse", "btcd"} {
+	for _, want := range []string{"jetpool", "postgres", "clickhouse", "btc-node"} {
 		if ep.PIDs[want] == 0 {
 			t.Errorf("dev.json lists no pid for %s", want)
 		}
@@ -191,4 +191,53 @@ type testWriter struct{ t *testing.T }
 func (w *testWriter) Write(p []byte) (int, error) {
 	w.t.Logf("%s", strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// TestDevRunsThreeCoinsSideBySide: `jetpool dev --coins btc,ltc,bch --demo`
+// runs three real nodes, a gateway each on its own ports, and the demo miner
+// (sha256d and scrypt) finds blocks the nodes accept on every chain.
+func TestDevRunsThreeCoinsSideBySide(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd, ep := startDev(t, bin, dir, "--demo", "--coins", "btc,ltc,bch")
+	ctx := context.Background()
+	ports := map[string]bool{}
+	for _, sym := range []string{"btc", "ltc", "bch"} {
+		for _, scheme := range []string{"tcp", "tls"} {
+			u := ep.Stratum[sym][scheme]
+			if u == "" || ports[u] {
+				t.Fatalf("%s %s stratum URL %q missing or shared", sym, scheme, u)
+			}
+			ports[u] = true
+		}
+		n := ep.Nodes[sym]
+		client, err := node.New(node.Config{URL: n.RPCURL, User: n.User, Pass: n.Pass})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start, err := client.GetBlockCount(ctx)
+		if err != nil {
+			t.Fatalf("%s node: %v", sym, err)
+		}
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			h, err := client.GetBlockCount(ctx)
+			if err != nil {
+				t.Fatalf("%s node: %v", sym, err)
+			}
+			if h >= start+2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the demo miner found %d blocks in 3 minutes, want 2", sym, h-start)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	stopDev(t, cmd, ep)
 }

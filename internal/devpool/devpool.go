@@ -22,9 +22,6 @@ import (
 	"github.com/jetpool/jetpool/kv"
 )
 
-// devNetwork is the chain the dev pool mines.
-const devNetwork = "simnet"
-
 // Options configure a dev pool.
 type Options struct {
 	DataDir    string
@@ -94,8 +91,8 @@ func Run(ctx context.Context, o Options) (err error) {
 		o.Coins = []string{"btc"}
 	}
 	for _, c := range o.Coins {
-		if c != "btc" {
-			return fmt.Errorf("devpool: coin %q is not available in dev yet (available: btc)", c)
+		if _, ok := nodeStarters[c]; !ok {
+			return fmt.Errorf("devpool: coin %q is not available in dev (available: %v)", c, sortedKeys(nodeStarters))
 		}
 	}
 	dir, err := filepath.Abs(o.DataDir)
@@ -173,35 +170,26 @@ func Run(ctx context.Context, o Options) (err error) {
 		cfg.Vardiff.Initial, cfg.Vardiff.Min, cfg.Vardiff.TargetSeconds = 0.001, 0.00001, 5
 	}
 	for _, sym := range o.Coins {
-		poolAddr, err := poolAddress(dir, sym)
-		if err != nil {
-			return err
-		}
-		// simnet, not regtest: btcd wipes a regtest chain at every start,
-		// and a second `jetpool dev` must resume with the chain kept.
-		bd, err := localsvc.StartBtcd(startCtx, localsvc.BtcdOptions{DataDir: filepath.Join(dir, "btcd"), Network: devNetwork,
-			RPCPort: ports.NodeRPC[sym], P2PPort: ports.NodeP2P[sym], RPCUser: "jetpool", RPCPass: "jetpool", Logger: log})
+		n, err := startNode(startCtx, sym, dir, ports, log)
 		if err != nil {
 			return err
 		}
 		stops = append(stops, func() {
-			log.Info("stopping btcd")
+			log.Info("stopping node", "coin", sym)
 			c, cancel := stopCtx()
 			defer cancel()
-			_ = bd.Stop(c)
+			_ = n.stop(c)
 		})
-		if err := bd.Prime(startCtx); err != nil {
-			return fmt.Errorf("devpool: prime btcd: %w", err)
-		}
-		ep.PIDs["btcd"] = bd.PID()
-		ep.Nodes[sym] = NodeEndpoint{Network: devNetwork, RPCURL: bd.RPCURL(), WSURL: bd.WSURL(), User: bd.RPCUser(), Pass: bd.RPCPass()}
+		poolAddr := n.poolAddress
+		ep.PIDs[sym+"-node"] = n.pid
+		ep.Nodes[sym] = n.endpoint
 		ep.PoolAddress[sym] = poolAddr
 		c := cfg.Coins[sym]
-		c.Symbol, c.Network, c.Enabled = sym, devNetwork, true
+		c.Symbol, c.Network, c.Enabled = sym, n.endpoint.Network, true
 		if c.PoolAddress == "" {
 			c.PoolAddress = poolAddr
 		}
-		c.Node = config.Node{RPCURL: bd.RPCURL(), WSURL: bd.WSURL(), User: bd.RPCUser(), Pass: bd.RPCPass()}
+		c.Node = config.Node{RPCURL: n.endpoint.RPCURL, WSURL: n.endpoint.WSURL, User: n.endpoint.User, Pass: n.endpoint.Pass}
 		if c.JobRefresh == 0 {
 			c.JobRefresh = config.Duration(30 * time.Second)
 		}
