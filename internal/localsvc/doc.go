@@ -1,4 +1,5 @@
-// Package localsvc runs real PostgreSQL, ClickHouse and btcd servers as child
+// Package localsvc runs real PostgreSQL, ClickHouse and coin nodes (btcd, bchd,
+// litecoind with its peer) as child
 // processes of the current process, on loopback, with all their data under a
 // given directory. `jetpool dev` uses it to give a fresh machine a working
 // pool with one command; internal/testenv uses it to start the same servers

@@ -1,5 +1,5 @@
 // Package testenv starts the real components integration tests run against:
-// PostgreSQL, ClickHouse and btcd (through internal/localsvc, as child
+// PostgreSQL, ClickHouse and coin nodes — btcd, bchd, litecoind — (through internal/localsvc, as child
 // processes on free loopback ports with data in temp dirs) and embedded NATS
 // servers, single or a route cluster (through internal/natsrv).
 //
