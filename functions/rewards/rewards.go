@@ -157,12 +157,20 @@ func (f *Function) Split(ctx context.Context, st *ledger.Store, b ledger.Block, 
 		ws  []MinerWork
 		err error
 	)
+	// Share times are milliseconds and the block's own share carries the
+	// same millisecond as the block: windows end just after that
+	// millisecond, so the finding share counts, and a round runs from just
+	// after the previous block's millisecond.
+	until := roundEnd(b.FoundAt)
 	if scheme == config.SchemePPLNS {
-		ws, err = f.Window.PPLNSWindow(ctx, b.Coin, b.FoundAt, pool.PPLNSWindow*b.NetworkDifficulty)
+		ws, err = f.Window.PPLNSWindow(ctx, b.Coin, until, pool.PPLNSWindow*b.NetworkDifficulty)
 	} else {
 		var from time.Time
 		if from, err = st.RoundStart(ctx, b.Coin, b.Hash); err == nil {
-			ws, err = f.Window.RoundWork(ctx, b.Coin, from, b.FoundAt)
+			if !from.IsZero() {
+				from = roundEnd(from)
+			}
+			ws, err = f.Window.RoundWork(ctx, b.Coin, from, until)
 		}
 	}
 	if err != nil {
@@ -184,3 +192,6 @@ func (f *Function) Split(ctx context.Context, st *ledger.Store, b ledger.Block, 
 	sp, err := ledger.SplitProportional(scheme, b.CoinbaseValue, fee, lw)
 	return sp, effort, err
 }
+
+// roundEnd is the first instant after t's millisecond.
+func roundEnd(t time.Time) time.Time { return t.Truncate(time.Millisecond).Add(time.Millisecond) }

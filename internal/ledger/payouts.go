@@ -136,6 +136,9 @@ func itemArrays(items []PayoutItem) (addrs []string, amounts, sent []int64) {
 // Payouts returns the coin's payouts in the given states (all when none),
 // oldest first, with their items.
 func (s *Store) Payouts(ctx context.Context, coin string, states ...string) ([]Payout, error) {
+	if states == nil {
+		states = []string{} // a nil slice reaches SQL as NULL, and cardinality(NULL) is NULL
+	}
 	rows, err := s.pool.Query(ctx, `SELECT id, coin, state, fee_policy, coalesce(txid, ''), confirmations, error, created_at
 		FROM payouts WHERE coin = $1 AND (cardinality($2::text[]) = 0 OR state = ANY($2)) ORDER BY created_at, id`, coin, states)
 	if err != nil {

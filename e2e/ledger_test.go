@@ -1,0 +1,674 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"math/big"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetpool/jetpool/functions"
+	"github.com/jetpool/jetpool/functions/accounts"
+	"github.com/jetpool/jetpool/functions/blocks"
+	"github.com/jetpool/jetpool/functions/blocksubmit"
+	"github.com/jetpool/jetpool/functions/chainwatch"
+	"github.com/jetpool/jetpool/functions/ingest"
+	"github.com/jetpool/jetpool/functions/jobmaker"
+	"github.com/jetpool/jetpool/functions/payouts"
+	"github.com/jetpool/jetpool/functions/rewards"
+	"github.com/jetpool/jetpool/functions/stats"
+	"github.com/jetpool/jetpool/internal/coin"
+	"github.com/jetpool/jetpool/internal/config"
+	"github.com/jetpool/jetpool/internal/ledger"
+	"github.com/jetpool/jetpool/internal/localsvc"
+	"github.com/jetpool/jetpool/internal/miner"
+	"github.com/jetpool/jetpool/internal/payload"
+	"github.com/jetpool/jetpool/internal/process"
+	"github.com/jetpool/jetpool/internal/testenv"
+	"github.com/jetpool/jetpool/kv"
+	gateway "github.com/jetpool/jetpool/stratum-gateway"
+	"github.com/jetpool/jetpool/streams"
+)
+
+// Share difficulty of every miner in the money test, pinned (vardiff min =
+// max): a power of two, so sums of share work are exact in float64. On
+// simnet the network difficulty is ≈4.7e-10, so every share is a block.
+const moneyShareDiff = 1.0 / (1 << 10)
+
+// moneyPool is the whole pool in one process on one embedded NATS: gateway,
+// jobmaker, blocksubmit, ingest, stats, blocks, accounts, chainwatch,
+// rewards and payouts, on a simnet btcd with btcwallet as the pool wallet.
+type moneyPool struct {
+	t       *testing.T
+	btcd    *localsvc.Btcd
+	wallet  *simnetWallet
+	proc    *process.Process
+	gw      *gateway.Gateway
+	st      *ledger.Store
+	address string // pool address, owned by the wallet
+	cfg     config.Config
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+func startMoneyPool(t *testing.T) *moneyPool {
+	t.Helper()
+	btcd := testenv.Btcd(t, "simnet")
+	wallet := startSimnetWallet(t, btcd)
+	pgDSN, chDSN := testenv.PostgresDB(t), testenv.ClickHouseDB(t)
+	ns := testenv.NATS(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := process.Start(ctx, process.Options{Name: "e2e-money", Dial: func(opts ...nats.Option) (*nats.Conn, error) {
+		return nats.Connect(ns.ClientURL(), opts...)
+	}, OpsAddr: "127.0.0.1:0", Log: testenv.Logger(), Deps: functions.Deps{PostgresDSN: pgDSN, ClickHouseDSN: chDSN}})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	addr := wallet.newAddress(t)
+	cfg := config.Default()
+	cfg.Pool.Tag = "/jetpool-money/"
+	cfg.Pool.FeeBasisPoints = 150
+	cfg.Pool.SchemeFeeBasisPoints = map[string]int{config.SchemeSOLO: 50}
+	cfg.Pool.Scheme = config.SchemePPLNS
+	// The window holds 3.5 shares' work: it spans both miners and cuts the
+	// oldest share it reaches in half.
+	cfg.Pool.PPLNSWindow = 3.5 * moneyShareDiff / simnetDifficulty()
+	cfg.Vardiff.Initial, cfg.Vardiff.Min, cfg.Vardiff.Max = moneyShareDiff, moneyShareDiff, moneyShareDiff
+	cfg.Ingest.MaxDelay = config.Duration(100 * time.Millisecond)
+	cfg.Payouts.Interval = config.Duration(time.Second)
+	cfg.Payouts.Minimum = map[string]int64{"btc": 10_000}
+	cfg.Payouts.Confirmations = 1
+	cfg.Coins = map[string]config.Coin{"btc": {Symbol: "btc", Network: "simnet", PoolAddress: addr, Enabled: true,
+		JobRefresh: config.Duration(30 * time.Second),
+		Node:       config.Node{RPCURL: btcd.RPCURL(), WSURL: btcd.WSURL(), User: btcd.RPCUser(), Pass: btcd.RPCPass()},
+		Wallet:     config.Wallet{RPCURL: wallet.url, User: "jetpool", Pass: "jetpool", Passphrase: "password"},
+		Regions:    map[string]config.Listeners{"test": {TCP: "127.0.0.1:0", TLS: "127.0.0.1:0"}}}}
+	if _, err := kv.Seed(ctx, p.Env.KV, cfg, true); err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.New(gateway.Options{Symbol: "btc", Network: "simnet", Region: "test", TCPAddr: "127.0.0.1:0",
+		TLSAddr: "127.0.0.1:0", Stratum: cfg.Stratum, Vardiff: cfg.Vardiff, ReconnectWait: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ledger.Open(ctx, pgDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp := &moneyPool{t: t, btcd: btcd, wallet: wallet, proc: p, gw: gw, st: st, address: addr, cfg: cfg,
+		cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		mp.done <- p.Run(ctx, jobmaker.New(), blocksubmit.New(), gw,
+			&ingest.Function{Grace: time.Second},
+			&stats.Function{Grace: time.Second, SettleEvery: 250 * time.Millisecond},
+			blocks.New(), accounts.New(),
+			&chainwatch.Function{Interval: 500 * time.Millisecond},
+			// An empty window is final after 2s (default 10 min): the
+			// pool keeps the block, and the test checks that too.
+			&rewards.Function{EmptyWindowGrace: 2 * time.Second},
+			&payouts.Function{Interval: time.Second})
+	}()
+	t.Cleanup(mp.stop)
+	select {
+	case <-gw.Ready():
+	case err := <-mp.done:
+		t.Fatalf("pool stopped before ready: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("gateway not ready in 30s")
+	}
+	waitFor(t, 30*time.Second, "first job", func() bool {
+		s, _ := p.Env.Ready.Status(context.Background())
+		return s[gw.Name()] == ""
+	})
+	return mp
+}
+
+func (mp *moneyPool) stop() {
+	if mp.cancel == nil {
+		return
+	}
+	mp.cancel()
+	select {
+	case err := <-mp.done:
+		if err != nil {
+			mp.t.Errorf("pool run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		mp.t.Error("pool did not stop in 30s")
+	}
+	mp.proc.Close()
+	mp.st.Close()
+	mp.cancel = nil
+}
+
+// setScheme changes pool.scheme in KV config (every function hot-reloads it).
+func (mp *moneyPool) setScheme(t *testing.T, scheme string) {
+	t.Helper()
+	mp.cfg.Pool.Scheme = scheme
+	if _, err := kv.Put(context.Background(), mp.proc.Env.KV.Config, config.KeyPool, mp.cfg.Pool); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mine runs the given miners (user, password) against the gateway until
+// the ledger has at least n more blocks, then stops them and waits until
+// every block is rewarded.
+func (mp *moneyPool) mine(t *testing.T, n int, users ...[2]string) {
+	t.Helper()
+	ctx := context.Background()
+	before, err := mp.st.Blocks(ctx, "btc", 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "stratum+tcp://" + mp.gw.Addrs()["stratum+tcp"]
+	var stops []func() miner.Stats
+	for _, u := range users {
+		stops = append(stops, runMinerWith(t, url, u[0], u[1]))
+	}
+	known := map[string]bool{}
+	for _, b := range before {
+		known[b.Hash] = true
+	}
+	// n new blocks, and one found by every miner: the PPLNS window of a
+	// block then usually spans both pool miners.
+	waitFor(t, 90*time.Second, "blocks in the ledger", func() bool {
+		bs, _ := mp.st.Blocks(ctx, "btc", 10000)
+		finders := map[string]bool{}
+		for _, b := range bs {
+			if !known[b.Hash] {
+				finders[b.Finder] = true
+			}
+		}
+		for _, u := range users {
+			if addr, _, _ := strings.Cut(u[0], "."); !finders[addr] {
+				return false
+			}
+		}
+		return len(bs) >= len(before)+n
+	})
+	for _, stop := range stops {
+		stop()
+	}
+	// A block published just before the stop reaches the ledger shortly.
+	time.Sleep(time.Second)
+	waitFor(t, 60*time.Second, "every block rewarded", func() bool {
+		bs, _ := mp.st.Blocks(ctx, "btc", 10000)
+		for _, b := range bs {
+			if !b.Rewarded {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// runMinerWith mines with one thread as user/pass until stop is called.
+func runMinerWith(t *testing.T, url, user, pass string) (stop func() miner.Stats) {
+	t.Helper()
+	m, err := miner.New(miner.Config{URL: url, User: user, Pass: pass, Threads: 1, Logger: testenv.Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = m.Run(ctx) }()
+	var once sync.Once
+	stop = func() miner.Stats {
+		once.Do(func() { cancel(); <-done })
+		return m.Stats()
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// simnetDifficulty is the network difficulty of simnet's proof-of-work
+// limit (bits 0x207fffff): 0xffff·2^208 ÷ (0x7fffff·2^232).
+func simnetDifficulty() float64 {
+	return 65535.0 / (8388607.0 * (1 << 24))
+}
+
+// shareLog collects every share batch of the SHARES stream: the pool's
+// share record, read independently of ingest and ClickHouse.
+type shareLog struct {
+	cons   jetstream.Consumer
+	seen   map[string]bool // batch message ids
+	shares []loggedShare
+}
+
+type loggedShare struct {
+	tsMs       int64
+	gateway    string
+	seq        uint64
+	idx        int
+	address    string
+	difficulty float64
+	block      bool
+	height     int64
+}
+
+func followShares(t *testing.T, js jetstream.JetStream) *shareLog {
+	t.Helper()
+	cons, err := js.OrderedConsumer(context.Background(), streams.Shares, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{"shares.btc.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &shareLog{cons: cons, seen: map[string]bool{}}
+}
+
+// poll reads everything published so far; accepted pool (non-solo)
+// shares are kept.
+func (l *shareLog) poll(t *testing.T) {
+	t.Helper()
+	for {
+		msgs, err := l.cons.FetchNoWait(500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for m := range msgs.Messages() {
+			n++
+			var b payload.ShareBatch
+			if err := json.Unmarshal(m.Data(), &b); err != nil {
+				t.Fatal(err)
+			}
+			if l.seen[b.MsgID()] {
+				continue
+			}
+			l.seen[b.MsgID()] = true
+			for i, s := range b.Shares {
+				if s.Accepted && !s.Solo {
+					l.shares = append(l.shares, loggedShare{tsMs: s.TimeMs, gateway: b.Gateway, seq: b.Seq, idx: i,
+						address: s.Address, difficulty: s.Difficulty, block: s.Block, height: s.Height})
+				}
+			}
+		}
+		if n == 0 {
+			break
+		}
+	}
+	sort.Slice(l.shares, func(i, j int) bool {
+		a, b := l.shares[i], l.shares[j]
+		if a.tsMs != b.tsMs {
+			return a.tsMs < b.tsMs
+		}
+		if a.gateway != b.gateway {
+			return a.gateway < b.gateway
+		}
+		if a.seq != b.seq {
+			return a.seq < b.seq
+		}
+		return a.idx < b.idx
+	})
+}
+
+// pplnsWork is the independent PPLNS window: walking back from the newest
+// share before untilMs, whole shares until the next would pass window,
+// then the part of that share that fills it; exact rationals.
+func (l *shareLog) pplnsWork(untilMs int64, window float64) map[string]*big.Rat {
+	out := map[string]*big.Rat{}
+	left := new(big.Rat).SetFloat64(window)
+	for i := len(l.shares) - 1; i >= 0 && left.Sign() > 0; i-- {
+		s := l.shares[i]
+		if s.tsMs >= untilMs {
+			continue
+		}
+		d := new(big.Rat).SetFloat64(s.difficulty)
+		if d.Cmp(left) > 0 {
+			d.Set(left)
+		}
+		left.Sub(left, d)
+		add(out, s.address, d)
+	}
+	return out
+}
+
+// blockShareBefore reports whether the block share of addr at height is
+// stamped before untilMs.
+func (l *shareLog) blockShareBefore(addr string, height, untilMs int64) bool {
+	for _, s := range l.shares {
+		if s.block && s.address == addr && s.height == height && s.tsMs < untilMs {
+			return true
+		}
+	}
+	return false
+}
+
+// roundWork is every share with fromMs <= time < untilMs.
+func (l *shareLog) roundWork(fromMs, untilMs int64) map[string]*big.Rat {
+	out := map[string]*big.Rat{}
+	for _, s := range l.shares {
+		if s.tsMs >= fromMs && s.tsMs < untilMs {
+			add(out, s.address, new(big.Rat).SetFloat64(s.difficulty))
+		}
+	}
+	return out
+}
+
+func add(m map[string]*big.Rat, k string, v *big.Rat) {
+	if m[k] == nil {
+		m[k] = new(big.Rat)
+	}
+	m[k].Add(m[k], v)
+}
+
+// expectedSplit divides coinbase by the pool's published rules, computed
+// here without the ledger package: fee = ⌊coinbase·bps/10000⌋; each
+// miner's work is its window work as a float64 counted in whole 1e-8 units
+// (half to even); every miner gets ⌊net·w/W⌋ and the base units left go
+// one each to the largest remainders, ties to the smaller address.
+func expectedSplit(coinbase int64, bps int, work map[string]*big.Rat) (fee int64, rewards map[string]int64) {
+	fee = coinbase * int64(bps) / 10000
+	type part struct {
+		addr string
+		w    *big.Int
+		q    int64
+		rem  *big.Int
+	}
+	var parts []part
+	total := new(big.Int)
+	for a, r := range work {
+		f, _ := r.Float64()
+		u := new(big.Rat).Mul(new(big.Rat).SetFloat64(f), big.NewRat(100_000_000, 1))
+		q, rem := new(big.Int).QuoRem(u.Num(), u.Denom(), new(big.Int))
+		twice := new(big.Int).Lsh(rem, 1)
+		if c := twice.Cmp(u.Denom()); c > 0 || (c == 0 && q.Bit(0) == 1) {
+			q.Add(q, big.NewInt(1))
+		}
+		if q.Sign() > 0 {
+			parts = append(parts, part{addr: a, w: q})
+			total.Add(total, q)
+		}
+	}
+	rewards = map[string]int64{}
+	if len(parts) == 0 {
+		return coinbase, rewards
+	}
+	net := coinbase - fee
+	left := net
+	for i := range parts {
+		q, r := new(big.Int).QuoRem(new(big.Int).Mul(big.NewInt(net), parts[i].w), total, new(big.Int))
+		parts[i].q, parts[i].rem = q.Int64(), r
+		left -= parts[i].q
+	}
+	sort.Slice(parts, func(i, j int) bool {
+		if c := parts[i].rem.Cmp(parts[j].rem); c != 0 {
+			return c > 0
+		}
+		return parts[i].addr < parts[j].addr
+	})
+	for i := range parts {
+		if int64(i) < left {
+			parts[i].q++
+		}
+		rewards[parts[i].addr] = parts[i].q
+	}
+	return fee, rewards
+}
+
+// TestLedgerMoneyCycleOnSimnet runs the whole money cycle on real
+// components: two pool miners and a solo miner mine simnet blocks through
+// the gateway; the blocks are recorded, split by PPLNS, PROP and SOLO,
+// matured with 100 generated blocks, confirmed by chainwatch, credited by
+// rewards and paid by payouts through btcwallet, and the payout
+// transactions are confirmed on chain. Every split is checked against the
+// chain's coinbase and against a split computed here from the SHARES
+// stream; every payout against the chain's transaction outputs; the
+// ledger invariants at the end.
+func TestLedgerMoneyCycleOnSimnet(t *testing.T) {
+	mp := startMoneyPool(t)
+	ctx := context.Background()
+	shares := followShares(t, mp.proc.Env.JS)
+	alice, bob, carol := simnetAddress(t, 1), simnetAddress(t, 2), simnetAddress(t, 3)
+
+	// PPLNS, then PROP: two pool miners with different addresses and workers.
+	mp.mine(t, 6, [2]string{alice + ".rigA", "x"}, [2]string{bob + ".rigB", "x"})
+	mp.setScheme(t, config.SchemePROP)
+	mp.mine(t, 4, [2]string{alice + ".rigA2", "x"}, [2]string{bob + ".rigB2", "x"})
+	// SOLO by password while the pool runs PROP.
+	mp.mine(t, 2, [2]string{carol + ".solo", "m=solo"})
+	shares.poll(t)
+
+	// Mature: 100 blocks on top of the last pool block.
+	if _, err := mp.btcd.Client().Generate(ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "every block confirmed or orphaned", func() bool {
+		bs, _ := mp.st.Blocks(ctx, "btc", 10000)
+		for _, b := range bs {
+			if b.State == ledger.StatePending {
+				return false
+			}
+		}
+		return true
+	})
+	all, err := mp.st.Blocks(ctx, "btc", 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].FoundAt.Equal(all[j].FoundAt) {
+			return all[i].FoundAt.Before(all[j].FoundAt)
+		}
+		return all[i].Hash < all[j].Hash
+	})
+
+	c, err := coin.Get("btc", "simnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	poolScript, err := c.ValidateAddress(mp.address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	credited := map[string]int64{}
+	schemes := map[string]int{}
+	multiMiner := 0
+	// Windows end just after the block's found millisecond (the gateway
+	// stamps the block share and the block in the same millisecond), and a
+	// round starts just after the previous block's millisecond.
+	for i, b := range all {
+		rw, err := mp.st.Rewards(ctx, "btc", b.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.State == ledger.StateOrphaned {
+			// An orphaned block credits nothing.
+			if len(rw) != 0 {
+				t.Errorf("orphaned block %d %s still has rewards %v", b.Height, b.Hash, rw)
+			}
+			t.Logf("block %d %s orphaned (%s)", b.Height, b.Hash, b.OrphanReason)
+			continue
+		}
+		if b.State != ledger.StateConfirmed {
+			t.Fatalf("block %d %s in state %s", b.Height, b.Hash, b.State)
+		}
+		schemes[b.Scheme]++
+		// The coinbase on the chain pays exactly the recorded value, all to the pool.
+		blk := fetchBlock(t, mp.btcd, b.Hash)
+		var onChain, toPool int64
+		for _, out := range blk.Transactions[0].TxOut {
+			onChain += out.Value
+			if bytes.Equal(out.PkScript, poolScript) {
+				toPool += out.Value
+			}
+		}
+		if onChain != b.CoinbaseValue || toPool != b.CoinbaseValue {
+			t.Errorf("block %d: chain coinbase %d (to pool %d), ledger %d", b.Height, onChain, toPool, b.CoinbaseValue)
+		}
+		// Σ rewards + fee = coinbase.
+		if b.PoolFee == nil {
+			t.Fatalf("block %d has no pool fee", b.Height)
+		}
+		sum := *b.PoolFee
+		for _, v := range rw {
+			sum += v
+		}
+		if sum != b.CoinbaseValue {
+			t.Errorf("block %d: rewards %v + fee %d = %d, coinbase %d", b.Height, rw, *b.PoolFee, sum, b.CoinbaseValue)
+		}
+		// The split, recomputed from the shares.
+		var work map[string]*big.Rat
+		switch b.Scheme {
+		case config.SchemePPLNS:
+			work = shares.pplnsWork(b.FoundAt.UnixMilli()+1, mp.cfg.Pool.PPLNSWindow*b.NetworkDifficulty)
+		case config.SchemePROP:
+			from := int64(math.MinInt64)
+			if i > 0 {
+				from = all[i-1].FoundAt.UnixMilli() + 1
+			}
+			work = shares.roundWork(from, b.FoundAt.UnixMilli()+1)
+		case config.SchemeSOLO:
+			work = map[string]*big.Rat{b.Finder: big.NewRat(1, 1)}
+			if !b.Solo || b.Finder != carol {
+				t.Errorf("block %d split SOLO, found by %s (solo %v)", b.Height, b.Finder, b.Solo)
+			}
+		default:
+			t.Fatalf("block %d: scheme %q", b.Height, b.Scheme)
+		}
+		if b.Solo && b.Scheme != config.SchemeSOLO {
+			t.Errorf("solo block %d split %s", b.Height, b.Scheme)
+		}
+		if b.Scheme != config.SchemeSOLO && !shares.blockShareBefore(b.Finder, b.Height, b.FoundAt.UnixMilli()+1) {
+			t.Errorf("block %d: the finder's own block share is not in its window", b.Height)
+		}
+		fee, want := expectedSplit(b.CoinbaseValue, mp.cfg.Pool.FeeFor(b.Scheme), work)
+		if *b.PoolFee != fee || !equalAmounts(rw, want) {
+			t.Errorf("block %d (%s): ledger fee %d rewards %v; from the shares fee %d rewards %v",
+				b.Height, b.Scheme, *b.PoolFee, rw, fee, want)
+		}
+		if len(rw) >= 2 {
+			multiMiner++
+		}
+		for a, v := range rw {
+			credited[a] += v
+		}
+		t.Logf("block %d %s %s fee %d rewards %v", b.Height, b.Scheme, b.Worker, *b.PoolFee, rw)
+	}
+	if schemes[config.SchemePPLNS] == 0 || schemes[config.SchemePROP] == 0 || schemes[config.SchemeSOLO] == 0 {
+		t.Errorf("confirmed blocks per scheme %v: every scheme needs one", schemes)
+	}
+	t.Logf("confirmed blocks per scheme %v", schemes)
+	if multiMiner == 0 {
+		t.Error("no block split between two miners")
+	}
+	if credited[alice] == 0 || credited[bob] == 0 || credited[carol] == 0 {
+		t.Fatalf("credited %v: every miner must earn", credited)
+	}
+
+	// Payouts: every balance is sent; the transactions confirm on chain.
+	waitFor(t, 90*time.Second, "payouts sent", func() bool {
+		for _, a := range []string{alice, bob, carol} {
+			acc, err := mp.st.Account(ctx, "btc", a)
+			if err != nil || acc.Balance != 0 || acc.Paid != credited[a] {
+				return false
+			}
+		}
+		open, _ := mp.st.Payouts(ctx, "btc", ledger.PayoutIntent)
+		return len(open) == 0
+	})
+	if _, err := mp.btcd.Client().Generate(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "payouts confirmed", func() bool {
+		open, _ := mp.st.Payouts(ctx, "btc", ledger.PayoutIntent, ledger.PayoutSent)
+		return len(open) == 0
+	})
+	// Every state named: ledger.Payouts with no states returns nothing
+	// (a nil slice reaches SQL as NULL, and cardinality(NULL) is NULL).
+	ps, err := mp.st.Payouts(ctx, "btc", ledger.PayoutIntent, ledger.PayoutSent, ledger.PayoutConfirmed, ledger.PayoutFailed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) == 0 {
+		t.Fatal("no payouts recorded")
+	}
+	paidOnChain := map[string]int64{}
+	for _, p := range ps {
+		if p.State != ledger.PayoutConfirmed || p.TxID == "" {
+			t.Errorf("payout %s: state %s txid %q", p.ID, p.State, p.TxID)
+			continue
+		}
+		outs := txOutputsOnChain(t, mp, p.TxID)
+		for _, it := range p.Items {
+			// Fee policy "pool": the full amount is sent.
+			if outs[it.Address] != it.Amount || it.Sent != it.Amount {
+				t.Errorf("payout %s tx %s pays %s %d on chain, ledger debited %d sent %d", p.ID, p.TxID, it.Address, outs[it.Address], it.Amount, it.Sent)
+			}
+			paidOnChain[it.Address] += outs[it.Address]
+		}
+	}
+	for _, a := range []string{alice, bob, carol} {
+		acc, err := mp.st.Account(ctx, "btc", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if acc.Balance != 0 || acc.Immature != 0 || acc.Paid != credited[a] || paidOnChain[a] != credited[a] {
+			t.Errorf("%s: credited %d, balance %d immature %d paid %d, on chain %d", a, credited[a], acc.Balance, acc.Immature, acc.Paid, paidOnChain[a])
+		}
+	}
+	if err := mp.st.CheckInvariants(ctx); err != nil {
+		t.Errorf("ledger invariants: %v", err)
+	}
+}
+
+func equalAmounts(a, b map[string]int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// txOutputsOnChain finds txid in the chain through the wallet's block hash
+// and returns its outputs per address, read from the block itself.
+func txOutputsOnChain(t *testing.T, mp *moneyPool, txid string) map[string]int64 {
+	t.Helper()
+	var tx struct {
+		BlockHash string `json:"blockhash"`
+	}
+	if err := mp.wallet.client.Call(context.Background(), "gettransaction", []any{txid}, &tx); err != nil {
+		t.Fatal(err)
+	}
+	if tx.BlockHash == "" {
+		t.Fatalf("payout tx %s is in no block", txid)
+	}
+	blk := fetchBlock(t, mp.btcd, tx.BlockHash)
+	c, err := coin.Get("btc", "simnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range blk.Transactions {
+		if m.TxHash().String() != txid {
+			continue
+		}
+		out := map[string]int64{}
+		for _, a := range []string{simnetAddress(t, 1), simnetAddress(t, 2), simnetAddress(t, 3)} {
+			script, err := c.ValidateAddress(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range m.TxOut {
+				if bytes.Equal(o.PkScript, script) {
+					out[a] += o.Value
+				}
+			}
+		}
+		return out
+	}
+	t.Fatalf("payout tx %s not in block %s", txid, tx.BlockHash)
+	return nil
+}
