@@ -101,7 +101,8 @@ func TestRewardsBySchemeAreExactAndIdempotent(t *testing.T) {
 	win.mu.Lock()
 	req := win.reqs[0]
 	win.mu.Unlock()
-	if req.Kind != rewards.KindPPLNS || req.Work != 2000 || !req.Until.Equal(t0) {
+	// The window ends just after the block's millisecond: its own share counts.
+	if req.Kind != rewards.KindPPLNS || req.Work != 2000 || !req.Until.Equal(t0.Add(time.Millisecond)) {
 		t.Errorf("window request %+v", req)
 	}
 	// b1 matures, b3 is orphaned.
@@ -142,7 +143,8 @@ func TestPROPAsksForTheRound(t *testing.T) {
 	if err != nil || sp.Check() != nil || sp.Rewards[0].Amount != 99 || effort == nil || *effort != 0.25 {
 		t.Fatalf("prop split %+v effort %v err %v", sp, effort, err)
 	}
-	if r := win.reqs[0]; r.Kind != rewards.KindRound || !r.From.Equal(t0) || !r.Until.Equal(t0.Add(time.Hour)) {
+	// The round is (previous block's millisecond, this block's millisecond].
+	if r := win.reqs[0]; r.Kind != rewards.KindRound || !r.From.Equal(t0.Add(time.Millisecond)) || !r.Until.Equal(t0.Add(time.Hour+time.Millisecond)) {
 		t.Fatalf("round request %+v", r)
 	}
 	_ = env
