@@ -61,8 +61,8 @@ func TestSeedWritesMissingKeysOnlyUnlessOverwrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(written) != 5 {
-		t.Fatalf("first seed wrote %v, want 5 sections", written)
+	if len(written) != 6 {
+		t.Fatalf("first seed wrote %v, want 6 sections", written)
 	}
 	changed := cfg.Pool
 	changed.FeeBasisPoints = 250

@@ -35,7 +35,7 @@ func Seed(ctx context.Context, s *Store, cfg config.Config, overwrite bool) ([]s
 		v   any
 	}{
 		{config.KeyPool, cfg.Pool}, {config.KeyStratum, cfg.Stratum}, {config.KeyVardiff, cfg.Vardiff},
-		{config.KeyIngest, cfg.Ingest}, {config.KeyPayouts, cfg.Payouts},
+		{config.KeyIngest, cfg.Ingest}, {config.KeyPayouts, cfg.Payouts}, {config.KeyStats, cfg.Stats},
 	}
 	for _, sec := range sections {
 		ok, err := seedOne(ctx, s.Config, sec.key, sec.v, overwrite)

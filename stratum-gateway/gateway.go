@@ -80,14 +80,14 @@ func New(o Options) (*Gateway, error) {
 	if o.ReconnectWait == 0 {
 		o.ReconnectWait = 3 * time.Second
 	}
-	var rnd [4]byte
+	var rnd [9]byte
 	_, _ = rand.Read(rnd[:])
 	g := &Gateway{
 		opts: o, coin: c,
-		id:        fmt.Sprintf("%s-%s-%s", o.Symbol, o.Region, hex.EncodeToString(rnd[:3])),
+		id:        fmt.Sprintf("%s-%s-%s", o.Symbol, o.Region, hex.EncodeToString(rnd[3:])),
 		sessions:  map[*session]struct{}{},
 		perIP:     map[string]int{},
-		en1Prefix: rnd[3],
+		en1Prefix: rnd[2],
 		addrs:     map[string]string{},
 		ready:     make(chan struct{}),
 	}

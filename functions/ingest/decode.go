@@ -20,9 +20,28 @@ var errSlowPath = errors.New("ingest: not on the fast path")
 // JSON — to encoding/json, so every message gets the standard answer.
 // b.Shares is reused.
 func DecodeShareBatch(data []byte, b *payload.ShareBatch) error {
+	var d Decoder
+	return d.Decode(data, b)
+}
+
+// Decoder is DecodeShareBatch that keeps the strings it has seen
+// (addresses, workers, gateways, job ids repeat from batch to batch), so a
+// share costs no allocation for them. Not safe for concurrent use.
+type Decoder struct {
+	strs map[string]string
+}
+
+// maxInterned bounds the strings a Decoder keeps.
+const maxInterned = 1 << 17
+
+// Decode decodes one batch into b, reusing b.Shares.
+func (dec *Decoder) Decode(data []byte, b *payload.ShareBatch) error {
 	shares := b.Shares[:0]
 	*b = payload.ShareBatch{}
-	d := decoder{buf: data}
+	if dec.strs == nil || len(dec.strs) > maxInterned {
+		dec.strs = make(map[string]string, 1024)
+	}
+	d := decoder{buf: data, strs: dec.strs}
 	b.Shares = shares
 	if err := d.batch(b); err == nil {
 		return nil
@@ -34,8 +53,9 @@ func DecodeShareBatch(data []byte, b *payload.ShareBatch) error {
 }
 
 type decoder struct {
-	buf []byte
-	i   int
+	buf  []byte
+	i    int
+	strs map[string]string
 }
 
 func (d *decoder) ws() {
@@ -277,7 +297,15 @@ func (d *decoder) batch(b *payload.ShareBatch) error {
 
 func (d *decoder) string() (string, error) {
 	s, err := d.str()
-	return string(s), err
+	if err != nil || d.strs == nil {
+		return string(s), err
+	}
+	if v, ok := d.strs[string(s)]; ok { // no allocation for the lookup
+		return v, nil
+	}
+	v := string(s)
+	d.strs[v] = v
+	return v, nil
 }
 
 func (d *decoder) shares(b *payload.ShareBatch) error {

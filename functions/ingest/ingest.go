@@ -33,6 +33,10 @@ type Function struct {
 	RollupLookback time.Duration
 	// Grace overrides chstore.DefaultGrace (tests).
 	Grace time.Duration
+	// Writers is how many batches are written at once (default 2: an
+	// INSERT runs on one ClickHouse thread, and while one batch waits for
+	// the server the next is encoded).
+	Writers int
 
 	cfg atomic.Pointer[config.Ingest]
 }
@@ -148,11 +152,15 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 		})
 	})
 
-	// Two stages: the fetcher fills a batch while the writer inserts the
-	// previous one. Writers circulate through free, so a stuck insert stops
-	// fetching: JetStream keeps what is not fetched.
-	free := make(chan *batch, 2)
-	for range 2 {
+	// Two stages: the fetcher fills a batch while writers insert earlier
+	// ones. Batches circulate through free, so stuck inserts stop fetching:
+	// JetStream keeps what is not fetched.
+	writers := f.Writers
+	if writers <= 0 {
+		writers = 2
+	}
+	free := make(chan *batch, writers+1)
+	for range writers + 1 {
 		free <- &batch{w: store.NewWriter(), seen: map[string]bool{}}
 	}
 	full := make(chan *batch)
@@ -160,13 +168,19 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 		defer close(full)
 		f.fetch(ctx, env, cons, free, full)
 	})
-	for b := range full {
-		f.write(ctx, env, b, ackWait)
-		b.w.Reset()
-		b.msgs = b.msgs[:0]
-		clear(b.seen)
-		free <- b
+	var writing sync.WaitGroup
+	for range writers {
+		writing.Go(func() {
+			for b := range full {
+				f.write(ctx, env, b, ackWait)
+				b.w.Reset()
+				b.msgs = b.msgs[:0]
+				clear(b.seen)
+				free <- b
+			}
+		})
 	}
+	writing.Wait()
 	wg.Wait()
 	return nil
 }
@@ -198,7 +212,10 @@ func backoff(attempt int) time.Duration {
 
 // fetch gathers messages into batches until ctx ends.
 func (f *Function) fetch(ctx context.Context, env *functions.Env, cons jetstream.Consumer, free <-chan *batch, full chan<- *batch) {
-	var decoded payload.ShareBatch
+	var (
+		decoded payload.ShareBatch
+		dec     Decoder
+	)
 	sharesPerMsg := 16.0
 	for {
 		var b *batch
@@ -232,7 +249,7 @@ func (f *Function) fetch(ctx context.Context, env *functions.Env, cons jetstream
 			}
 			for msg := range msgs.Messages() {
 				id := msg.Headers().Get(jetstream.MsgIDHeader)
-				if err := DecodeShareBatch(msg.Data(), &decoded); err != nil || decoded.Gateway == "" {
+				if err := dec.Decode(msg.Data(), &decoded); err != nil || decoded.Gateway == "" {
 					env.Log.Error("terminating undecodable share batch", "subject", msg.Subject(), "err", err)
 					_ = msg.TermWithReason("undecodable share batch")
 					mTerminated.Inc()

@@ -131,7 +131,8 @@ type PPLNSRequest struct {
 
 // WindowRequest is the rewards function's question (see functions/rewards:
 // WindowSource): the work of pool shares with time < Until, for "pplns" the
-// most recent ones adding up to Work, for "round" those with time >= From.
+// most recent ones adding up to Work, for "round" those with time >= From
+// (every share kept when From is absent: the coin's first round).
 type WindowRequest struct {
 	Coin  string          `json:"coin"`
 	Kind  string          `json:"kind"`

@@ -502,11 +502,15 @@ func (f *Function) window(ctx context.Context, data []byte) (any, error) {
 		}
 		w, err = f.store.PPLNS(ctx, chstore.PPLNSRequest{Coin: r.Coin, EndMs: until.UnixMilli() - 1, N: 1, NetworkDifficulty: r.Work, AsOf: mark.asOf})
 	case "round":
-		from, ferr := parseTime(r.From, "from")
-		if ferr != nil {
-			return nil, ferr
+		var fromMs int64 // no from: the coin's first round, every share kept
+		if len(r.From) > 0 && string(r.From) != "null" {
+			from, ferr := parseTime(r.From, "from")
+			if ferr != nil {
+				return nil, ferr
+			}
+			fromMs = max(0, from.UnixMilli())
 		}
-		w, err = f.store.Round(ctx, chstore.RoundRequest{Coin: r.Coin, FromMs: from.UnixMilli(), ToMs: until.UnixMilli(), AsOf: mark.asOf})
+		w, err = f.store.Round(ctx, chstore.RoundRequest{Coin: r.Coin, FromMs: fromMs, ToMs: until.UnixMilli(), AsOf: mark.asOf})
 	default:
 		return nil, badRequest(`kind must be "pplns" or "round", got %q`, r.Kind)
 	}

@@ -20,8 +20,8 @@ import (
 	"github.com/jetpool/jetpool/functions/rewards"
 	"github.com/jetpool/jetpool/functions/stats"
 	"github.com/jetpool/jetpool/internal/chstore"
-	"github.com/jetpool/jetpool/internal/config"
 	_ "github.com/jetpool/jetpool/internal/coin/btc"
+	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/ops"
 	"github.com/jetpool/jetpool/internal/payload"
@@ -408,13 +408,28 @@ func TestWindowServesTheRewardsContract(t *testing.T) {
 	for _, m := range round {
 		sum += m.Work
 	}
-	var wantSum float64
+	var wantSum, wantAll float64
 	for _, s := range shares {
-		if !s.Solo && s.TimeMs >= now.Add(-200*time.Second).UnixMilli() && s.TimeMs < until.UnixMilli() {
-			wantSum += s.Difficulty
+		if !s.Solo && s.TimeMs < until.UnixMilli() {
+			wantAll += s.Difficulty
+			if s.TimeMs >= now.Add(-200*time.Second).UnixMilli() {
+				wantSum += s.Difficulty
+			}
 		}
 	}
 	if math.Abs(sum-wantSum) > 1e-9*wantSum {
 		t.Errorf("round work %v, want %v", sum, wantSum)
+	}
+	// The first round of a coin has no start: every share kept counts.
+	first, err := client.RoundWork(ctx, "btc", time.Time{}, until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum = 0
+	for _, m := range first {
+		sum += m.Work
+	}
+	if math.Abs(sum-wantAll) > 1e-9*wantAll {
+		t.Errorf("first round work %v, want %v", sum, wantAll)
 	}
 }

@@ -58,10 +58,10 @@ func benchStore(b *testing.B) *chstore.Store {
 		bench.at = now
 		start := now.Add(-24 * time.Hour).UnixMilli()
 		t0 := time.Now()
-		bench.err = bench.st.Conn().Exec(ctx, fmt.Sprintf(`INSERT INTO shares (coin, region, gateway, seq, idx, time, ts_ms, address, worker,
+		bench.err = bench.st.Conn().Exec(ctx, fmt.Sprintf(`INSERT INTO shares (coin, region, gateway, seq, idx, ts_ms, address, worker,
 			difficulty, actual_difficulty, height, network_difficulty, job_id, block, solo)
 			SELECT 'btc', 'eu', concat('btc-eu-', toString(intDiv(number, 64) %% 4)), intDiv(number, 256), toUInt32(number %% 64),
-				toDateTime(intDiv(ts, 1000)), ts, addr, wk,
+				ts, addr, wk,
 				exp2(10 + cityHash64(addr, wk) %% 12) * (1 + (cityHash64(addr, wk, intDiv(number, %[2]d)) %% 3) / 3),
 				0, 800000 + intDiv(number, 1000000), 2e11, '', toUInt8(number %% 1000000 = 999999), 0
 			FROM (SELECT number, %[1]d + intDiv(number * 86400000, %[2]d) AS ts,

@@ -86,7 +86,7 @@ func (s *Store) readCtx(ctx context.Context) context.Context {
 		if err != nil {
 			return ctx // the query will report the real problem
 		}
-		if v.Version.Major >= 20 {
+		if v.Version.Major > 20 || (v.Version.Major == 20 && v.Version.Minor >= 10) { // the setting came with 20.10
 			s.server.Store(2)
 		} else {
 			s.server.Store(1)

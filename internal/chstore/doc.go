@@ -12,8 +12,9 @@
 //	shares           accepted shares, one row each, partitioned by day
 //	rejected_shares  rejected shares with their reason
 //	pool_minute      per minute and gateway batch (materialized view)
-//	worker_minute    per worker, minute and gateway batch (materialized
-//	                 view); a miner's rows are a prefix of its key
+//	miner_shares     the accepted shares again, sorted by a hash of the
+//	                 address: a miner's and its workers' shares are one
+//	                 key range (materialized view)
 //	pool_hour        per hour and difficulty, exact share counts (rollup)
 //	worker_hour      per worker, hour and difficulty (rollup)
 //
@@ -27,18 +28,19 @@
 // rule that makes the second write invisible:
 //
 //  1. Every table is a ReplacingMergeTree whose sorting key contains the
-//     identity of what a row counts — (ts_ms, gateway, seq, idx) for
-//     shares, (minute, gateway, seq) for per-batch minute rows — next to
-//     columns that are functions of it (coin, address, worker, minute).
+//     identity of what a row counts — (ts_ms, gateway, seq, idx) for a
+//     share, (minute, gateway, seq) for a batch's minute row — next to
+//     columns that are functions of it (coin, address hash, minute).
 //     Two writes of one message therefore give rows with equal keys.
 //  2. Every read that sums uses FINAL, which keeps one row per key, and
 //     merges keep one row per key on disk. Equal keys never meet in one
 //     read's result twice, whatever the parts look like.
-//  3. The minute views are exact under rule 2 because their rows are
-//     deterministic per message: a gateway batch is always written whole by
-//     one INSERT block (the Writer sends each table as one block and a batch
-//     never spans writes), so the view groups the same shares into the same
-//     (minute, gateway, seq) rows every time the batch is written.
+//  3. The views are exact under rule 2 because their rows are deterministic
+//     per message: a gateway batch is always written whole by one INSERT
+//     block (the Writer sends each table as one block and a batch never
+//     spans writes), so pool_minute groups the same shares into the same
+//     (minute, gateway, seq) rows every time the batch is written, and
+//     miner_shares copies shares one to one.
 //  4. Sums over many messages (hours) cannot keep the identity of what they
 //     count, so they are not fed by views: Rollup recomputes an hour from
 //     `shares FINAL` and writes rows versioned by its watermark, and FINAL

@@ -65,7 +65,7 @@ func TestMigrateConcurrentlyThenNothingLeft(t *testing.T) {
 	if err != nil || len(done) != len(migs) {
 		t.Fatalf("recorded %v, %v; want all %d", done, err, len(migs))
 	}
-	for _, table := range append(chstore.PartitionedTables, "pool_minute_mv", "worker_minute_mv") {
+	for _, table := range append(chstore.PartitionedTables, "pool_minute_mv", "miner_shares_mv") {
 		if n := count(t, st, "SELECT count() FROM system.tables WHERE database = ? AND name = ?", st.Database(), table); n != 1 {
 			t.Errorf("table %s missing", table)
 		}

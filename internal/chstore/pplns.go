@@ -2,9 +2,6 @@ package chstore
 
 import (
 	"context"
-	"os"
-	"strings"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"errors"
 	"fmt"
 	"math"
@@ -235,9 +232,7 @@ func (s *Store) PPLNS(ctx context.Context, req PPLNSRequest) (*Window, error) {
 			return nil, err
 		}
 	}
-	t9 := time.Now()
 	out, err := w.result(req.Coin, asOf, endMs)
-	fmt.Fprintf(os.Stderr, "TRACE result %s\n", time.Since(t9))
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +256,7 @@ func (q *pplnsQuery) walkHoursBack(w *walker, lo, hi int64) (bool, error) {
 // RoundRequest asks for the work of every pool share in a time range.
 type RoundRequest struct {
 	Coin         string
-	FromMs, ToMs int64 // shares with FromMs <= time < ToMs
+	FromMs, ToMs int64 // shares with FromMs <= time < ToMs; FromMs 0: from the oldest share kept
 	AsOf         int64 // as in PPLNSRequest
 }
 
@@ -272,7 +267,7 @@ func (s *Store) Round(ctx context.Context, req RoundRequest) (*Window, error) {
 	if req.Coin == "" {
 		return nil, fmt.Errorf("%w: coin is required", ErrBadRequest)
 	}
-	if req.ToMs <= req.FromMs {
+	if req.ToMs <= req.FromMs || req.FromMs < 0 {
 		return nil, fmt.Errorf("%w: empty range [%d, %d)", ErrBadRequest, req.FromMs, req.ToMs)
 	}
 	now, err := s.ServerNow(ctx)
@@ -285,6 +280,20 @@ func (s *Store) Round(ctx context.Context, req RoundRequest) (*Window, error) {
 	}
 	w := &walker{cum: new(big.Int), workers: map[wkey]*wacc{}}
 	q := &pplnsQuery{s: s, ctx: s.readCtx(ctx), coin: req.Coin, asOf: asOf}
+	// A round without a start (the coin's first block) begins with the
+	// oldest share kept.
+	oldest, err := q.oldestHour()
+	if err != nil {
+		return nil, err
+	}
+	req.FromMs = max(req.FromMs, oldest*1000)
+	if req.ToMs <= req.FromMs {
+		out, err := w.result(req.Coin, asOf, req.ToMs-1)
+		if err == nil {
+			out.FromMs = req.FromMs
+		}
+		return out, err
+	}
 	const hourMs = 3600 * 1000
 	firstHour := (req.FromMs + hourMs - 1) / hourMs * hourMs // first whole hour inside
 	lastHour := req.ToMs / hourMs * hourMs                   // end of the last whole hour inside
@@ -345,8 +354,6 @@ func (s *Store) windowEnd(ctx context.Context, req PPLNSRequest, asOf int64) (Sh
 			ORDER BY ts_ms DESC, gateway DESC, seq DESC, idx DESC LIMIT 1`
 		args = []any{req.Coin, req.EndMs, req.EndMs - 3600*1000, asOf}
 	}
-	t0 := time.Now()
-	defer func() { fmt.Fprintf(os.Stderr, "TRACE windowEnd %s\n", time.Since(t0)) }()
 	rows, err := s.conn.Query(ctx, q, args...)
 	if err != nil {
 		return ShareRef{}, fmt.Errorf("chstore: pplns: block share: %w", err)
@@ -403,7 +410,7 @@ func (q *pplnsQuery) rawFilter(loMs, hiMs int64, last *ShareID) (string, []any) 
 func (q *pplnsQuery) walkRaw(w *walker, loMs, hiMs int64, last *ShareID) (bool, error) {
 	where, args := q.rawFilter(loMs, hiMs, last)
 	// Exact totals per minute locate the boundary's minute.
-	rows, err := q.query(q.ctx, `SELECT toUInt32(toStartOfMinute(time)) AS m, difficulty, count()
+	rows, err := q.s.conn.Query(q.ctx, `SELECT toUInt32(toStartOfMinute(time)) AS m, difficulty, count()
 		FROM shares FINAL WHERE `+where+` GROUP BY m, difficulty`, args...)
 	if err != nil {
 		return false, fmt.Errorf("chstore: pplns: minutes: %w", err)
@@ -471,7 +478,7 @@ func (q *pplnsQuery) walkRaw(w *walker, loMs, hiMs int64, last *ShareID) (bool, 
 		bHi, bLast = boundaryMinute*1000+59999, nil // the whole minute lies before the end
 	}
 	bw, ba := q.rawFilter(boundaryMinute*1000, bHi, bLast)
-	rows, err = q.query(q.ctx, `SELECT ts_ms, gateway, seq, idx, address, worker, difficulty FROM shares FINAL WHERE `+bw+
+	rows, err = q.s.conn.Query(q.ctx, `SELECT ts_ms, gateway, seq, idx, address, worker, difficulty FROM shares FINAL WHERE `+bw+
 		` ORDER BY ts_ms DESC, gateway DESC, seq DESC, idx DESC`, ba...)
 	if err != nil {
 		return false, fmt.Errorf("chstore: pplns: boundary minute: %w", err)
@@ -504,7 +511,7 @@ func (q *pplnsQuery) walkRaw(w *walker, loMs, hiMs int64, last *ShareID) (bool, 
 
 // creditGrouped credits every (address, worker, difficulty, count) row.
 func (q *pplnsQuery) creditGrouped(w *walker, query string, args ...any) error {
-	rows, err := q.query(q.ctx, query, args...)
+	rows, err := q.s.conn.Query(q.ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("chstore: pplns: workers: %w", err)
 	}
@@ -561,7 +568,7 @@ func (q *pplnsQuery) walkHoursOnce(w *walker, lo, hi int64) (bool, error) {
 		return hi
 	}
 	// (a) Rollup totals and versions per hour.
-	rows, err := q.query(q.ctx, `SELECT toUInt32(hour) AS h, difficulty, sum(n), min(version) FROM worker_hour FINAL
+	rows, err := q.s.conn.Query(q.ctx, `SELECT toUInt32(hour) AS h, difficulty, sum(n), min(version) FROM worker_hour FINAL
 		WHERE coin = ? AND solo = 0 AND hour >= toDateTime(?) AND hour < toDateTime(?) GROUP BY h, difficulty`, q.coin, lo, hi)
 	if err != nil {
 		return false, fmt.Errorf("chstore: pplns: rollups: %w", err)
@@ -588,7 +595,7 @@ func (q *pplnsQuery) walkHoursOnce(w *walker, lo, hi int64) (bool, error) {
 		return false, fmt.Errorf("chstore: pplns: rollups: %w", err)
 	}
 	// (b) Which hours hold shares at all (the per-minute table is small).
-	rows, err = q.query(q.ctx, `SELECT DISTINCT toUInt32(toStartOfHour(minute)) FROM pool_minute
+	rows, err = q.s.conn.Query(q.ctx, `SELECT DISTINCT toUInt32(toStartOfHour(minute)) FROM pool_minute
 		WHERE coin = ? AND minute >= toDateTime(?) AND minute < toDateTime(?)`, q.coin, lo, hi)
 	if err != nil {
 		return false, fmt.Errorf("chstore: pplns: hours: %w", err)
@@ -609,7 +616,7 @@ func (q *pplnsQuery) walkHoursOnce(w *walker, lo, hi int64) (bool, error) {
 	// stale. Only rows with ins >= the smallest version can: PREWHERE reads
 	// just the ins column of the rest.
 	if globalMinV != math.MaxInt64 {
-		rows, err = q.query(q.ctx, `SELECT toUInt32(toStartOfHour(time)) AS h, toUInt32(max(ins)) FROM shares
+		rows, err = q.s.conn.Query(q.ctx, `SELECT toUInt32(toStartOfHour(time)) AS h, toUInt32(max(ins)) FROM shares
 			PREWHERE ins >= toDateTime(?) WHERE coin = ? AND ts_ms >= ? AND ts_ms < ? AND ins < toDateTime(?) GROUP BY h`,
 			globalMinV, q.coin, lo*1000, hi*1000, q.asOf)
 		if err != nil {
@@ -643,7 +650,7 @@ func (q *pplnsQuery) walkHoursOnce(w *walker, lo, hi int64) (bool, error) {
 	// (d) Totals of stale hours from raw shares.
 	if len(stale) > 0 {
 		sortU32(stale)
-		rows, err := q.query(q.ctx, `SELECT toUInt32(toStartOfHour(time)) AS h, difficulty, count() FROM shares FINAL
+		rows, err := q.s.conn.Query(q.ctx, `SELECT toUInt32(toStartOfHour(time)) AS h, difficulty, count() FROM shares FINAL
 			WHERE coin = ? AND ts_ms >= ? AND ts_ms < ? AND solo = 0 AND ins < toDateTime(?) AND has(?, toUInt32(toStartOfHour(time)))
 			GROUP BY h, difficulty`, q.coin, int64(stale[0])*1000, (int64(stale[len(stale)-1])+3600)*1000, q.asOf, stale)
 		if err != nil {
@@ -800,32 +807,4 @@ func (w *walker) result(coin string, asOf, toMs int64) (*Window, error) {
 			Shares: a.shares, Difficulty: f})
 	}
 	return out, nil
-}
-
-func (q *pplnsQuery) query(ctx context.Context, sql string, args ...any) (driver.Rows, error) {
-	t := time.Now()
-	r, err := q.s.conn.Query(ctx, sql, args...)
-	if err != nil {
-		return r, err
-	}
-	return &traced{Rows: r, t: t, sql: strings.Join(strings.Fields(sql), " ")}, nil
-}
-
-type traced struct {
-	driver.Rows
-	t   time.Time
-	sql string
-	n   int
-	done bool
-}
-
-func (r *traced) Next() bool {
-	ok := r.Rows.Next()
-	if ok {
-		r.n++
-	} else if !r.done {
-		r.done = true
-		fmt.Fprintf(os.Stderr, "TRACE %s rows=%d %.70s\n", time.Since(r.t), r.n, r.sql)
-	}
-	return ok
 }

@@ -57,16 +57,27 @@ func (sc Scope) validate() error {
 	return nil
 }
 
-// minuteSource is the per-minute table of the scope, read with FINAL so that
-// a gateway batch written twice counts once, and its filter.
-func (sc Scope) minuteSource() (from, where string, args []any) {
+// source is where a scope's recent shares are summed from, read with FINAL
+// so that a gateway batch written twice counts once: n, d and d2 are the
+// expressions of a row's share count, Σ difficulty and Σ difficulty².
+type source struct {
+	from, where string
+	args        []any
+	n, d, d2    string
+}
+
+// minuteSource is the per-minute pool table, or a miner's range of
+// miner_shares.
+func (sc Scope) minuteSource() source {
 	switch sc.Level {
 	case LevelPool:
-		return "pool_minute FINAL", "coin = ?", []any{sc.Coin}
+		return source{"pool_minute FINAL", "coin = ?", []any{sc.Coin}, "n", "sum_d", "sum_d2"}
 	case LevelMiner:
-		return "worker_minute FINAL", "coin = ? AND address = ?", []any{sc.Coin, sc.Address}
+		return source{"miner_shares FINAL", "akey = cityHash64(?) AND coin = ? AND address = ?",
+			[]any{sc.Address, sc.Coin, sc.Address}, "1", "difficulty", "difficulty * difficulty"}
 	default:
-		return "worker_minute FINAL", "coin = ? AND address = ? AND worker = ?", []any{sc.Coin, sc.Address, sc.Worker}
+		return source{"miner_shares FINAL", "akey = cityHash64(?) AND coin = ? AND address = ? AND worker = ?",
+			[]any{sc.Address, sc.Coin, sc.Address, sc.Worker}, "1", "difficulty", "difficulty * difficulty"}
 	}
 }
 
@@ -114,7 +125,7 @@ func (s *Store) Hashrate(ctx context.Context, sc Scope, at time.Time, windows []
 	if len(windows) == 0 {
 		return nil, nil
 	}
-	from, where, args := sc.minuteSource()
+	src := sc.minuteSource()
 	var cols []string
 	oldest := floorMinute(at)
 	starts := make([]int64, len(windows))
@@ -125,11 +136,11 @@ func (s *Store) Hashrate(ctx context.Context, sc Scope, at time.Time, windows []
 		starts[i] = floorMinute(at.Add(-w))
 		oldest = min(oldest, starts[i])
 		c := fmt.Sprintf("minute >= toDateTime(%d)", starts[i])
-		cols = append(cols, "sumIf(n, "+c+")", "sumIf(sum_d, "+c+")", "sumIf(sum_d2, "+c+")")
+		cols = append(cols, "sumIf("+src.n+", "+c+")", "sumIf("+src.d+", "+c+")", "sumIf("+src.d2+", "+c+")")
 	}
-	q := "SELECT " + strings.Join(cols, ", ") + " FROM " + from + " WHERE " + where +
+	q := "SELECT " + strings.Join(cols, ", ") + " FROM " + src.from + " WHERE " + src.where +
 		fmt.Sprintf(" AND minute >= toDateTime(%d) AND minute <= toDateTime(%d)", oldest, floorMinute(at))
-	row := s.conn.QueryRow(s.readCtx(ctx), q, args...)
+	row := s.conn.QueryRow(s.readCtx(ctx), q, src.args...)
 	dest := make([]any, 0, 3*len(windows))
 	out := make([]Sums, len(windows))
 	for i := range out {
@@ -184,32 +195,37 @@ func (s *Store) Series(ctx context.Context, sc Scope, from, to time.Time, step t
 	for i := range pts {
 		buckets[pts[i].Time.Unix()] = &pts[i]
 	}
-	minuteRange := [2]int64{lo, hi} // minutes read from the per-minute tables
-	var onlyHours []uint32          // with an hourly step: the hours not covered by rollups
+	spans := [][2]int64{{lo, hi}} // minutes read from the per-minute tables
 	if step == time.Hour {
+		// Hours covered by rollups come from them; the rest, in runs of
+		// consecutive hours, from the per-minute tables.
 		covered, err := s.rolledHours(ctx, sc, lo, hi, add)
 		if err != nil {
 			return nil, err
 		}
+		spans = spans[:0]
 		for t := lo; t < hi; t += 3600 {
-			if !covered[t] {
-				onlyHours = append(onlyHours, uint32(t))
+			switch {
+			case covered[t]:
+			case len(spans) > 0 && spans[len(spans)-1][1] == t:
+				spans[len(spans)-1][1] = t + 3600
+			default:
+				spans = append(spans, [2]int64{t, t + 3600})
 			}
 		}
-		if len(onlyHours) == 0 {
+		if len(spans) == 0 {
 			return pts, nil
 		}
-		minuteRange = [2]int64{int64(onlyHours[0]), int64(onlyHours[len(onlyHours)-1]) + 3600}
 	}
-	src, where, args := sc.minuteSource()
-	q := fmt.Sprintf(`SELECT toUInt32(intDiv(toUInt32(minute), %d) * %d) AS b, sum(n), sum(sum_d) FROM %s
-		WHERE %s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)`, stepS, stepS, src, where, minuteRange[0], minuteRange[1])
-	if onlyHours != nil {
-		q += " AND has(?, toUInt32(toStartOfHour(minute)))"
-		args = append(args, onlyHours)
+	var ors []string
+	for _, sp := range spans {
+		ors = append(ors, fmt.Sprintf("(minute >= toDateTime(%d) AND minute < toDateTime(%d))", sp[0], sp[1]))
 	}
-	q += " GROUP BY b"
-	rows, err := s.conn.Query(s.readCtx(ctx), q, args...)
+	src := sc.minuteSource()
+	q := fmt.Sprintf(`SELECT toUInt32(intDiv(toUInt32(minute), %d) * %d) AS b, sum(%s), sum(%s) FROM %s
+		WHERE %s AND minute >= toDateTime(%d) AND minute < toDateTime(%d) AND (%s) GROUP BY b`,
+		stepS, stepS, src.n, src.d, src.from, src.where, spans[0][0], min(hi, spans[len(spans)-1][1]), strings.Join(ors, " OR "))
+	rows, err := s.conn.Query(s.readCtx(ctx), q, src.args...)
 	if err != nil {
 		return nil, fmt.Errorf("chstore: series: %w", err)
 	}
@@ -319,11 +335,12 @@ func (s *Store) Workers(ctx context.Context, coin, address string, at time.Time,
 		starts[i] = floorMinute(at.Add(-w))
 		oldest = min(oldest, starts[i])
 		c := fmt.Sprintf("minute >= toDateTime(%d)", starts[i])
-		cols = append(cols, "sumIf(n, "+c+")", "sumIf(sum_d, "+c+")", "sumIf(sum_d2, "+c+")")
+		cols = append(cols, "sumIf(1, "+c+")", "sumIf(difficulty, "+c+")", "sumIf(difficulty * difficulty, "+c+")")
 	}
-	q := "SELECT worker, max(last_ms), " + strings.Join(cols, ", ") +
-		fmt.Sprintf(` FROM worker_minute FINAL WHERE coin = ? AND address = ? AND minute >= toDateTime(%d) AND minute <= toDateTime(%d) GROUP BY worker`, oldest, floorMinute(at))
-	rows, err = s.conn.Query(rctx, q, coin, address)
+	q := "SELECT worker, max(ts_ms), " + strings.Join(cols, ", ") +
+		fmt.Sprintf(` FROM miner_shares FINAL WHERE akey = cityHash64(?) AND coin = ? AND address = ?
+			AND minute >= toDateTime(%d) AND minute <= toDateTime(%d) GROUP BY worker`, oldest, floorMinute(at))
+	rows, err = s.conn.Query(rctx, q, address, coin, address)
 	if err != nil {
 		return nil, fmt.Errorf("chstore: workers: %w", err)
 	}

@@ -11,7 +11,7 @@ import (
 
 // PartitionedTables are the tables partitioned by day (toYYYYMMDD) that
 // retention trims.
-var PartitionedTables = []string{"shares", "rejected_shares", "pool_minute", "worker_minute", "pool_hour", "worker_hour"}
+var PartitionedTables = []string{"shares", "rejected_shares", "pool_minute", "miner_shares", "pool_hour", "worker_hour"}
 
 // Partition is one day partition of one table.
 type Partition struct {

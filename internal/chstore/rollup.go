@@ -42,7 +42,8 @@ type RollupResult struct {
 }
 
 // Rollup recomputes the hourly tables for every hour of the last `lookback`
-// that received shares since it was last rolled up (or never was). Each
+// that is over and received shares since it was last rolled up (or never
+// was). Each
 // recomputed row counts exactly the shares of `shares FINAL` with
 // ins < version, version = server now − grace, so rows are deterministic
 // and a later version always counts a superset: copies of the ingest
@@ -111,6 +112,12 @@ func (s *Store) Rollup(ctx context.Context, lookback time.Duration) (RollupResul
 	}
 	stale := map[string][]uint32{}
 	for k, last := range latest {
+		if k.hour+3600 > version {
+			// Not over yet (or still within the grace): the current hour is
+			// read from the per-minute tables and raw shares, so that each
+			// share is rolled up once, not once a minute.
+			continue
+		}
 		if v, ok := rolled[k]; ok && last < v {
 			continue // every share of the hour was inserted before its rollup's version
 		}

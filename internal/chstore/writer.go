@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/jetpool/jetpool/internal/payload"
 )
@@ -12,9 +11,11 @@ import (
 // Columns written for each table, in order. ClickHouse 18.16 refuses a
 // native INSERT whose columns are not named.
 const (
-	insertShares = "INSERT INTO shares (coin, region, gateway, seq, idx, time, ts_ms, address, worker, " +
+	// `time` is left to its DEFAULT (the second of ts_ms): cheaper on the
+	// server than encoding it here.
+	insertShares = "INSERT INTO shares (coin, region, gateway, seq, idx, ts_ms, address, worker, " +
 		"difficulty, actual_difficulty, height, network_difficulty, job_id, block, solo)"
-	insertRejected = "INSERT INTO rejected_shares (coin, region, gateway, seq, idx, time, ts_ms, address, worker, " +
+	insertRejected = "INSERT INTO rejected_shares (coin, region, gateway, seq, idx, ts_ms, address, worker, " +
 		"difficulty, height, reason)"
 )
 
@@ -35,7 +36,6 @@ type acceptedCols struct {
 	coin, region, gateway []string
 	seq                   []uint64
 	idx                   []uint32
-	time                  []time.Time
 	tsMs                  []int64
 	address, worker       []string
 	diff, actual          []float64
@@ -49,7 +49,6 @@ type rejectedCols struct {
 	coin, region, gateway []string
 	seq                   []uint64
 	idx                   []uint32
-	time                  []time.Time
 	tsMs                  []int64
 	address, worker       []string
 	diff                  []float64
@@ -64,12 +63,12 @@ func (s *Store) NewWriter() *Writer { return &Writer{s: s} }
 func (w *Writer) Reset() {
 	a := &w.acc
 	a.coin, a.region, a.gateway = a.coin[:0], a.region[:0], a.gateway[:0]
-	a.seq, a.idx, a.time, a.tsMs = a.seq[:0], a.idx[:0], a.time[:0], a.tsMs[:0]
+	a.seq, a.idx, a.tsMs = a.seq[:0], a.idx[:0], a.tsMs[:0]
 	a.address, a.worker, a.diff, a.actual = a.address[:0], a.worker[:0], a.diff[:0], a.actual[:0]
 	a.height, a.netDiff, a.jobID, a.block, a.solo = a.height[:0], a.netDiff[:0], a.jobID[:0], a.block[:0], a.solo[:0]
 	r := &w.rej
 	r.coin, r.region, r.gateway = r.coin[:0], r.region[:0], r.gateway[:0]
-	r.seq, r.idx, r.time, r.tsMs = r.seq[:0], r.idx[:0], r.time[:0], r.tsMs[:0]
+	r.seq, r.idx, r.tsMs = r.seq[:0], r.idx[:0], r.tsMs[:0]
 	r.address, r.worker, r.diff, r.height, r.reason = r.address[:0], r.worker[:0], r.diff[:0], r.height[:0], r.reason[:0]
 	w.Skipped = 0
 }
@@ -86,12 +85,11 @@ func (w *Writer) Rejected() int { return len(w.rej.seq) }
 func (w *Writer) Add(b *payload.ShareBatch) {
 	for i := range b.Shares {
 		sh := &b.Shares[i]
-		t := time.UnixMilli(sh.TimeMs).UTC().Truncate(time.Second)
 		if !sh.Accepted {
 			r := &w.rej
 			r.coin, r.region, r.gateway = append(r.coin, b.Coin), append(r.region, b.Region), append(r.gateway, b.Gateway)
 			r.seq, r.idx = append(r.seq, b.Seq), append(r.idx, uint32(i))
-			r.time, r.tsMs = append(r.time, t), append(r.tsMs, sh.TimeMs)
+			r.tsMs = append(r.tsMs, sh.TimeMs)
 			r.address, r.worker = append(r.address, sh.Address), append(r.worker, sh.Worker)
 			r.diff, r.height = append(r.diff, finiteOrZero(sh.Difficulty)), append(r.height, sh.Height)
 			r.reason = append(r.reason, sh.Reason)
@@ -104,7 +102,7 @@ func (w *Writer) Add(b *payload.ShareBatch) {
 		a := &w.acc
 		a.coin, a.region, a.gateway = append(a.coin, b.Coin), append(a.region, b.Region), append(a.gateway, b.Gateway)
 		a.seq, a.idx = append(a.seq, b.Seq), append(a.idx, uint32(i))
-		a.time, a.tsMs = append(a.time, t), append(a.tsMs, sh.TimeMs)
+		a.tsMs = append(a.tsMs, sh.TimeMs)
 		a.address, a.worker = append(a.address, sh.Address), append(a.worker, sh.Worker)
 		a.diff, a.actual = append(a.diff, sh.Difficulty), append(a.actual, finiteOrZero(sh.ActualDifficulty))
 		a.height, a.netDiff = append(a.height, sh.Height), append(a.netDiff, finiteOrZero(sh.NetworkDifficulty))
@@ -136,7 +134,7 @@ func (w *Writer) WriteAccepted(ctx context.Context) error {
 		return nil
 	}
 	return w.s.insertColumns(ctx, insertShares, []any{
-		a.coin, a.region, a.gateway, a.seq, a.idx, a.time, a.tsMs, a.address, a.worker,
+		a.coin, a.region, a.gateway, a.seq, a.idx, a.tsMs, a.address, a.worker,
 		a.diff, a.actual, a.height, a.netDiff, a.jobID, a.block, a.solo,
 	})
 }
@@ -148,7 +146,7 @@ func (w *Writer) WriteRejected(ctx context.Context) error {
 		return nil
 	}
 	return w.s.insertColumns(ctx, insertRejected, []any{
-		r.coin, r.region, r.gateway, r.seq, r.idx, r.time, r.tsMs, r.address, r.worker,
+		r.coin, r.region, r.gateway, r.seq, r.idx, r.tsMs, r.address, r.worker,
 		r.diff, r.height, r.reason,
 	})
 }

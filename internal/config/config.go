@@ -208,7 +208,7 @@ func Default() Config {
 		},
 		Vardiff: Vardiff{Initial: 1, Min: 0.0001, Max: 1 << 40, TargetSeconds: 10,
 			Retarget: Duration(90 * time.Second), VariancePercent: 30},
-		Ingest: Ingest{BatchSize: 5000, MaxDelay: Duration(500 * time.Millisecond), RetentionDays: 90},
+		Ingest: Ingest{BatchSize: 50000, MaxDelay: Duration(500 * time.Millisecond), RetentionDays: 90},
 		Stats:  Stats{OfflineAfter: Duration(10 * time.Minute), CacheTTL: Duration(5 * time.Second)},
 		Payouts: Payouts{Interval: Duration(10 * time.Minute), Minimum: map[string]int64{}, FeePolicy: "pool",
 			FeePerOutput: 1000, BatchSize: 100, Confirmations: 6},

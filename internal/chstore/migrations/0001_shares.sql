@@ -13,8 +13,8 @@ CREATE TABLE IF NOT EXISTS shares (
     gateway            String,
     seq                UInt64,
     idx                UInt32,
-    time               DateTime,
     ts_ms              Int64,
+    time               DateTime DEFAULT toDateTime(intDiv(ts_ms, 1000)),
     address            String,
     worker             String,
     difficulty         Float64,
@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS shares (
     block              UInt8,
     solo               UInt8,
     ins                DateTime DEFAULT now(),
-    ver                UInt32 DEFAULT 4294967295 - toUInt32(ins)
+    ver                UInt32 DEFAULT toUInt32(4294967295 - toUInt32(ins))
 ) ENGINE = ReplacingMergeTree(ver)
 PARTITION BY toYYYYMMDD(time)
 ORDER BY (coin, ts_ms, gateway, seq, idx);
@@ -38,8 +38,8 @@ CREATE TABLE IF NOT EXISTS rejected_shares (
     gateway    String,
     seq        UInt64,
     idx        UInt32,
-    time       DateTime,
     ts_ms      Int64,
+    time       DateTime DEFAULT toDateTime(intDiv(ts_ms, 1000)),
     address    String,
     worker     String,
     difficulty Float64,
@@ -93,44 +93,46 @@ SELECT
 FROM shares
 GROUP BY coin, minute, gateway, seq;
 
--- Per-minute worker aggregates (and, by key prefix, per miner), one row per
--- (worker, minute, gateway batch); exact under duplicates for the same
--- reason as pool_minute.
-CREATE TABLE IF NOT EXISTS worker_minute (
-    coin    String,
-    address String,
-    worker  String,
-    minute  DateTime,
-    gateway String,
-    seq     UInt64,
-    n       UInt64,
-    sum_d   Float64,
-    sum_d2  Float64,
-    blocks  UInt64,
-    last_ms Int64,
-    solo    UInt8,
-    ins     DateTime
+-- Shares by miner: the same rows as `shares`, sorted by a hash of the
+-- payout address so that one miner's shares are one key range. It is not
+-- aggregated: a worker rarely has two shares in one gateway batch, so rows
+-- per (worker, minute, batch) would be as many as shares, and grouping by
+-- strings in a view costs ClickHouse 18.16 about 4 µs a row — more than the
+-- ingest budget. The key keeps the share's identity, so duplicates collapse
+-- exactly as in `shares` (a hash collision only interleaves two miners'
+-- rows; readers also filter on the address itself).
+CREATE TABLE IF NOT EXISTS miner_shares (
+    coin       String,
+    akey       UInt64,
+    address    String,
+    worker     String,
+    minute     DateTime,
+    ts_ms      Int64,
+    gateway    String,
+    seq        UInt64,
+    idx        UInt32,
+    difficulty Float64,
+    block      UInt8,
+    solo       UInt8
 ) ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMMDD(minute)
-ORDER BY (coin, address, worker, minute, gateway, seq);
+ORDER BY (akey, ts_ms, gateway, seq, idx);
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS worker_minute_mv TO worker_minute AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS miner_shares_mv TO miner_shares AS
 SELECT
     coin,
+    cityHash64(address) AS akey,
     address,
     worker,
     toStartOfMinute(time) AS minute,
+    ts_ms,
     gateway,
     seq,
-    count() AS n,
-    sum(difficulty) AS sum_d,
-    sum(difficulty * difficulty) AS sum_d2,
-    sum(block) AS blocks,
-    max(ts_ms) AS last_ms,
-    max(solo) AS solo,
-    now() AS ins
-FROM shares
-GROUP BY coin, address, worker, minute, gateway, seq;
+    idx,
+    difficulty,
+    block,
+    solo
+FROM shares;
 
 -- Hourly rollups, recomputed from `shares FINAL` by Store.Rollup for every
 -- hour that received shares since its last rollup. A row holds the exact
