@@ -201,11 +201,21 @@ func (f *Function) handler(ctx context.Context, name string, h func(context.Cont
 			_ = req.Error("500", "internal error", nil)
 			return
 		}
+		if max := f.env.NC.MaxPayload(); int64(len(body)) > max {
+			// A reply over the server's max_payload would be dropped and the
+			// caller would only see a timeout: say so instead.
+			mRequests.WithLabelValues(name, "413").Inc()
+			f.env.Log.Error("stats reply too large for NATS", "endpoint", name, "bytes", len(body), "max_payload", max)
+			_ = req.Error("413", fmt.Sprintf("reply of %d bytes exceeds the NATS max_payload of %d", len(body), max), nil)
+			return
+		}
 		if cacheable && ttl > 0 {
 			f.cache.put(key, body, ttl)
 		}
 		mRequests.WithLabelValues(name, "ok").Inc()
-		_ = req.Respond(body)
+		if err := req.Respond(body); err != nil {
+			f.env.Log.Error("stats reply not sent", "endpoint", name, "err", err)
+		}
 	}
 }
 
