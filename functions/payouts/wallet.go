@@ -55,8 +55,20 @@ func (w Wallet) SendMany(ctx context.Context, amounts map[string]int64) (string,
 	}
 	var txid string
 	err := w.C.Call(ctx, "sendmany", []any{"default", m, 1}, &txid)
+	if node.IsCode(err, rpcInvalidParameter) {
+		// Bitcoin Core and its forks (litecoind) have no accounts: their
+		// first parameter must be "" and anything else is refused with
+		// -8 before the wallet sends anything. btcwallet wants an account.
+		first := err
+		if err = w.C.Call(ctx, "sendmany", []any{"", m, 1}, &txid); err != nil {
+			err = fmt.Errorf("%w (from account \"default\": %v)", err, first)
+		}
+	}
 	return txid, err
 }
+
+// rpcInvalidParameter is RPC_INVALID_PARAMETER of bitcoind and its forks.
+const rpcInvalidParameter = -8
 
 // SentTx is one wallet transaction that paid out, with its outputs.
 type SentTx struct {
