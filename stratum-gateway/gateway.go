@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/internal/coin"
 	"github.com/jetpool/jetpool/internal/config"
@@ -59,6 +61,10 @@ type Gateway struct {
 	perIP    map[string]int
 	closing  bool
 
+	// accepted is the accepted-share counter bound to this coin and region
+	// once, so the share path does no label lookup.
+	accepted prometheus.Counter
+
 	en1Prefix byte
 	en1Next   atomic.Uint32
 
@@ -91,6 +97,7 @@ func New(o Options) (*Gateway, error) {
 		addrs:     map[string]string{},
 		ready:     make(chan struct{}),
 	}
+	g.accepted = mShares.WithLabelValues(o.Symbol, o.Region, "accepted")
 	g.en1Next.Store(uint32(rnd[0])<<16 | uint32(rnd[1])<<8)
 	st, vd := o.Stratum, o.Vardiff
 	g.stratumCfg.Store(&st)

@@ -127,7 +127,7 @@ func (s *session) onSubmit(id json.RawMessage, params json.RawMessage) {
 			return
 		}
 		s.write(stratum.AppendTrue(nil, id))
-		mShares.WithLabelValues(s.g.opts.Symbol, s.g.opts.Region, "accepted").Inc()
+		s.g.accepted.Inc()
 	})
 	s.mu.Lock()
 	s.invalid = 0
