@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -180,4 +181,77 @@ func TestSafeKey(t *testing.T) {
 			t.Errorf("SafeKey(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+func TestWatchBucketFollowsEveryKeyAndDeletions(t *testing.T) {
+	_, _, js := natstest.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := kv.Ensure(ctx, js, kv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sym := range []string{"btc", "ltc"} {
+		if _, err := kv.Put(ctx, s.Coins, sym, config.Coin{Symbol: sym, Network: "regtest"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	coins := map[string]string{}
+	snapshot := func() map[string]string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := map[string]string{}
+		for k, v := range coins {
+			out[k] = v
+		}
+		return out
+	}
+	validate := func(c config.Coin) error {
+		if c.Symbol == "" {
+			return errors.New("no symbol")
+		}
+		return nil
+	}
+	err = kv.WatchBucket(ctx, s.Coins, validate, func(key string, c config.Coin, deleted bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if deleted {
+			delete(coins, key)
+			return
+		}
+		coins[key] = c.Network
+	}, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshot(); len(got) != 2 || got["btc"] != "regtest" || got["ltc"] != "regtest" {
+		t.Fatalf("initial values not applied before WatchBucket returned: %v", got)
+	}
+	// An invalid value keeps the last good one; a new key, a change and a
+	// deletion arrive in order.
+	if _, err := kv.Put(ctx, s.Coins, "btc", config.Coin{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, s.Coins, "bch", config.Coin{Symbol: "bch", Network: "mainnet"}); err != nil {
+		t.Fatal(err)
+	}
+	waitCoins := func(want map[string]string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !maps.Equal(snapshot(), want) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := snapshot(); !maps.Equal(got, want) {
+			t.Fatalf("coins = %v, want %v", got, want)
+		}
+	}
+	waitCoins(map[string]string{"btc": "regtest", "ltc": "regtest", "bch": "mainnet"})
+	if err := s.Coins.Delete(ctx, "ltc"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, s.Coins, "btc", config.Coin{Symbol: "btc", Network: "simnet"}); err != nil {
+		t.Fatal(err)
+	}
+	waitCoins(map[string]string{"btc": "simnet", "bch": "mainnet"})
 }

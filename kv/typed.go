@@ -67,28 +67,62 @@ func Watch[T any](ctx context.Context, b jetstream.KeyValue, key string, validat
 	if err != nil {
 		return fmt.Errorf("kv: watch %s/%s: %w", b.Bucket(), key, err)
 	}
-	handle := func(e jetstream.KeyValueEntry) {
+	return follow(ctx, b.Bucket()+"/"+key, w, func(e jetstream.KeyValueEntry) {
 		if e.Operation() != jetstream.KeyValuePut {
 			log.Warn("config key removed; keeping last good value", "bucket", b.Bucket(), "key", key)
 			return
 		}
-		var v T
-		if err := json.Unmarshal(e.Value(), &v); err != nil {
-			log.Error("refusing undecodable value; keeping last good value", "bucket", b.Bucket(), "key", key, "revision", e.Revision(), "err", err)
-			rejected.WithLabelValues(b.Bucket(), key).Inc()
+		if v, ok := decode(b, e, validate, log); ok {
+			apply(v)
+		}
+	})
+}
+
+// WatchBucket follows every key of a bucket: apply gets each value that
+// decodes and passes validate (may be nil) with deleted false, and each
+// deleted or purged key with deleted true and a zero T. An invalid value is
+// logged and counted and leaves the key's last good value in force.
+// WatchBucket returns once the current values have been applied; it keeps
+// watching until ctx ends.
+func WatchBucket[T any](ctx context.Context, b jetstream.KeyValue, validate func(T) error, apply func(key string, v T, deleted bool), log *slog.Logger) error {
+	w, err := b.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("kv: watch %s: %w", b.Bucket(), err)
+	}
+	return follow(ctx, b.Bucket(), w, func(e jetstream.KeyValueEntry) {
+		if e.Operation() != jetstream.KeyValuePut {
+			var zero T
+			apply(e.Key(), zero, true)
 			return
 		}
-		if validate != nil {
-			if err := validate(v); err != nil {
-				log.Error("refusing invalid value; keeping last good value", "bucket", b.Bucket(), "key", key, "revision", e.Revision(), "err", err)
-				rejected.WithLabelValues(b.Bucket(), key).Inc()
-				return
-			}
+		if v, ok := decode(b, e, validate, log); ok {
+			apply(e.Key(), v, false)
 		}
-		applied.WithLabelValues(b.Bucket(), key).Inc()
-		apply(v)
+	})
+}
+
+// decode reads one watched value, logging and counting a refused one.
+func decode[T any](b jetstream.KeyValue, e jetstream.KeyValueEntry, validate func(T) error, log *slog.Logger) (T, bool) {
+	var v T
+	if err := json.Unmarshal(e.Value(), &v); err != nil {
+		log.Error("refusing undecodable value; keeping last good value", "bucket", b.Bucket(), "key", e.Key(), "revision", e.Revision(), "err", err)
+		rejected.WithLabelValues(b.Bucket(), e.Key()).Inc()
+		return v, false
 	}
-	// Initial values arrive first, then a nil marks the end of them.
+	if validate != nil {
+		if err := validate(v); err != nil {
+			log.Error("refusing invalid value; keeping last good value", "bucket", b.Bucket(), "key", e.Key(), "revision", e.Revision(), "err", err)
+			rejected.WithLabelValues(b.Bucket(), e.Key()).Inc()
+			return v, false
+		}
+	}
+	applied.WithLabelValues(b.Bucket(), e.Key()).Inc()
+	return v, true
+}
+
+// follow hands w's initial entries to handle and returns after the nil that
+// ends them; later updates go to handle from a goroutine until ctx ends.
+func follow(ctx context.Context, what string, w jetstream.KeyWatcher, handle func(jetstream.KeyValueEntry)) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -96,28 +130,29 @@ func Watch[T any](ctx context.Context, b jetstream.KeyValue, key string, validat
 			return ctx.Err()
 		case e, ok := <-w.Updates():
 			if !ok {
-				return fmt.Errorf("kv: watch %s/%s closed", b.Bucket(), key)
+				return fmt.Errorf("kv: watch %s closed", what)
 			}
-			if e == nil {
-				go func() {
-					defer w.Stop()
-					for {
-						select {
-						case <-ctx.Done():
+			if e != nil {
+				handle(e)
+				continue
+			}
+			go func() {
+				defer w.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case e, ok := <-w.Updates():
+						if !ok {
 							return
-						case e, ok := <-w.Updates():
-							if !ok {
-								return
-							}
-							if e != nil {
-								handle(e)
-							}
+						}
+						if e != nil {
+							handle(e)
 						}
 					}
-				}()
-				return nil
-			}
-			handle(e)
+				}
+			}()
+			return nil
 		}
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,7 +18,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/jetpool/jetpool/functions"
@@ -56,10 +57,21 @@ func (s *Server) Run(ctx context.Context, env *functions.Env) error {
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.BodyLimit("64K"), middleware.Recover())
 	e.HTTPErrorHandler = errorHandler(env.Log)
-	api := &api{env: env}
+	reg, err := watchCoins(ctx, env.KV.Coins, env.Log)
+	if err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	api := &api{env: env, coins: reg}
 	g := e.Group("/api")
-	g.GET("/coins", api.coins)
+	g.GET("/coins", api.listCoins)
 	g.GET("/services", api.services)
+	cg := g.Group("/coins/:coin", reg.requireCoin)
+	cg.GET("", api.coin)
+	cg.GET("/pool", api.pool)
+	cg.GET("/blocks", api.blocks)
+	cg.GET("/hashrate", api.poolSeries)
+	cg.GET("/miners/:address", api.miner)
+	cg.GET("/miners/:address/workers", api.workers)
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return fmt.Errorf("web: listen %s: %w", s.Addr, err)
@@ -84,32 +96,114 @@ func (s *Server) Run(ctx context.Context, env *functions.Env) error {
 	}
 }
 
-type api struct{ env *functions.Env }
-
-// publicCoin is what a guest may see of a coin's configuration.
-type publicCoin struct {
-	Symbol  string                      `json:"symbol"`
-	Network string                      `json:"network"`
-	Enabled bool                        `json:"enabled"`
-	Regions map[string]config.Listeners `json:"regions"`
+type api struct {
+	env   *functions.Env
+	coins *coinRegistry
 }
 
-func (a *api) coins(c echo.Context) error {
-	ctx := c.Request().Context()
-	keys, err := a.env.KV.Coins.Keys(ctx)
-	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
-		return fmt.Errorf("list coins: %w", err)
-	}
-	sort.Strings(keys)
+func (a *api) listCoins(c echo.Context) error {
 	out := []publicCoin{}
-	for _, k := range keys {
-		cfg, _, err := kv.Get[config.Coin](ctx, a.env.KV.Coins, k)
-		if err != nil {
-			continue
-		}
-		out = append(out, publicCoin{Symbol: cfg.Symbol, Network: cfg.Network, Enabled: cfg.Enabled, Regions: cfg.Regions})
+	for _, coin := range a.coins.list() {
+		out = append(out, public(coin))
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+func (a *api) coin(c echo.Context) error {
+	return c.JSON(http.StatusOK, public(c.Get(coinKey).(config.Coin)))
+}
+
+func (a *api) pool(c echo.Context) error {
+	return a.ask(c, subjectPool, map[string]any{"coin": c.Param("coin")})
+}
+
+// blocks lists the coin's latest blocks (?limit=1..1000, default 50).
+func (a *api) blocks(c echo.Context) error {
+	limit, err := intParam(c, "limit", 50, 1, 1000)
+	if err != nil {
+		return err
+	}
+	return a.ask(c, subjectBlocks, map[string]any{"coin": c.Param("coin"), "limit": limit})
+}
+
+// poolSeries is the pool's hashrate chart (?range=24h|30d).
+func (a *api) poolSeries(c echo.Context) error {
+	rng, err := rangeParam(c)
+	if err != nil {
+		return err
+	}
+	return a.ask(c, subjectSeries, map[string]any{"coin": c.Param("coin"), "range": rng})
+}
+
+// miner is one address's hashrate, or one worker's with ?worker=NAME.
+func (a *api) miner(c echo.Context) error {
+	addr, err := addressParam(c)
+	if err != nil {
+		return err
+	}
+	req := map[string]any{"coin": c.Param("coin"), "address": addr}
+	if c.QueryParams().Has("worker") {
+		w := c.QueryParam("worker")
+		if !workerRe.MatchString(w) {
+			return echo.NewHTTPError(http.StatusBadRequest, "worker must be up to 64 letters, digits, '.', '_' or '-'")
+		}
+		req["worker"] = w
+	}
+	return a.ask(c, subjectHashrate, req)
+}
+
+func (a *api) workers(c echo.Context) error {
+	addr, err := addressParam(c)
+	if err != nil {
+		return err
+	}
+	return a.ask(c, subjectWorkers, map[string]any{"coin": c.Param("coin"), "address": addr})
+}
+
+// An address is checked for shape only: the web holds no coin code (the
+// functions answer 400 for an address their coin refuses).
+var (
+	addressRe = regexp.MustCompile(`^[0-9A-Za-z:]{1,128}$`)
+	workerRe  = regexp.MustCompile(`^[0-9A-Za-z._-]{0,64}$`)
+)
+
+func addressParam(c echo.Context) (string, error) {
+	a := c.Param("address")
+	if !addressRe.MatchString(a) {
+		return "", echo.NewHTTPError(http.StatusBadRequest, "address must be 1-128 letters, digits or ':'")
+	}
+	return a, nil
+}
+
+func rangeParam(c echo.Context) (string, error) {
+	switch r := c.QueryParam("range"); r {
+	case "":
+		return "24h", nil
+	case "24h", "30d":
+		return r, nil
+	default:
+		return "", echo.NewHTTPError(http.StatusBadRequest, "range must be 24h or 30d, got "+quote(r))
+	}
+}
+
+func intParam(c echo.Context, name string, def, lo, hi int) (int, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("%s must be an integer from %d to %d, got %s", name, lo, hi, quote(v)))
+	}
+	return n, nil
+}
+
+// quote shows a client's value in an error, shortened and escaped.
+func quote(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // servicesView lists every live gateway (KV services) and every running

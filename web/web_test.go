@@ -11,13 +11,22 @@ import (
 	"time"
 
 	"github.com/jetpool/jetpool/functions"
+	"github.com/jetpool/jetpool/functions/blocks"
+	"github.com/jetpool/jetpool/functions/stats"
+	"github.com/jetpool/jetpool/internal/chstore"
+	_ "github.com/jetpool/jetpool/internal/coin/btc"
+	_ "github.com/jetpool/jetpool/internal/coin/ltc"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/ops"
+	"github.com/jetpool/jetpool/internal/payload"
+	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/kv"
 	"github.com/jetpool/jetpool/streams"
 	"github.com/jetpool/jetpool/web"
 )
+
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestAPIServesCoinsAndServicesWithoutSecrets(t *testing.T) {
 	_, nc, js := natstest.Start(t)
@@ -92,4 +101,183 @@ func get(t *testing.T, url string, want int) string {
 		t.Fatalf("GET %s = %d %s, want %d", url, resp.StatusCode, b, want)
 	}
 	return string(b)
+}
+
+// TestCoinRoutesFollowTheRegistryAndAskTheRealFunctions runs the real stats
+// (ClickHouse) and blocks (PostgreSQL) functions behind the web: what the web
+// serves per coin follows the coins KV registry live, answers come from the
+// functions, and bad input gets a precise 4xx.
+func TestCoinRoutesFollowTheRegistryAndAskTheRealFunctions(t *testing.T) {
+	srvNATS := testenv.NATS(t)
+	nc, js := natstest.Connect(t, srvNATS)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := streams.Ensure(ctx, js, streams.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	store, err := kv.Ensure(ctx, js, kv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Seed(ctx, store, config.Default(), true); err != nil {
+		t.Fatal(err)
+	}
+	coin := func(sym string, enabled bool) config.Coin {
+		return config.Coin{Symbol: sym, Network: "regtest", PoolAddress: "pool-" + sym, Enabled: enabled,
+			JobRefresh: config.Duration(time.Second), Node: config.Node{RPCURL: "http://127.0.0.1:1"}}
+	}
+	if _, err := kv.Put(ctx, store.Coins, "btc", coin("btc", true)); err != nil {
+		t.Fatal(err)
+	}
+	log := testenv.Logger()
+	deps := functions.Deps{PostgresDSN: testenv.PostgresDB(t), ClickHouseDSN: testenv.ClickHouseDB(t)}
+	ch, err := chstore.Open(deps.ClickHouseDSN, log) // the ingest function migrates in a pool
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	if _, err := ch.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	run := func(name string, f functions.Function) (stop func()) {
+		fnc, fjs := natstest.Connect(t, srvNATS)
+		fctx, fcancel := context.WithCancel(ctx)
+		env := &functions.Env{NC: fnc, JS: fjs, KV: store, Log: log.With("fn", name), Ready: ops.NewReadiness(), Instance: name, Deps: deps}
+		done := make(chan error, 1)
+		go func() { done <- f.Run(fctx, env) }()
+		stopped := false
+		stop = func() {
+			if stopped {
+				return
+			}
+			stopped = true
+			fcancel()
+			if err := <-done; err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+		t.Cleanup(stop)
+		return stop
+	}
+	run("stats", stats.New())
+	stopBlocks := run("blocks", blocks.New())
+
+	env := &functions.Env{NC: nc, JS: js, KV: store, Log: log, Ready: ops.NewReadiness(), Instance: "web-test"}
+	srv := web.New("127.0.0.1:0")
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, env) }()
+	<-srv.Ready()
+	base := srv.URL() + "/api/coins"
+
+	// A found block reaches the ledger through BLOCKS and the web lists it.
+	found := payload.BlockFound{Coin: "btc", Network: "regtest", Height: 7, Hash: strings.Repeat("ab", 32),
+		Address: "miner-a", Worker: "rig1", ShareDifficulty: 2, NetworkDifficulty: 1, CoinbaseValue: 5_000_000_000,
+		Time: time.Now().UTC()}
+	data, _ := json.Marshal(found)
+	if _, err := js.Publish(ctx, streams.BlockFoundSubject("btc"), data); err != nil {
+		t.Fatal(err)
+	}
+	var listed []struct {
+		Hash   string `json:"hash"`
+		Height int64  `json:"height"`
+	}
+	eventually(t, "the found block listed", func() bool {
+		status, body := fetch(t, base+"/btc/blocks?limit=5")
+		return status == http.StatusOK && json.Unmarshal([]byte(body), &listed) == nil && len(listed) == 1
+	})
+	if !strings.EqualFold(listed[0].Hash, found.Hash) || listed[0].Height != 7 {
+		t.Errorf("blocks = %+v, want height 7 %s", listed, found.Hash)
+	}
+	var pool struct {
+		Coin    string `json:"coin"`
+		Workers uint64 `json:"workers"`
+	}
+	if err := json.Unmarshal([]byte(get(t, base+"/btc/pool", http.StatusOK)), &pool); err != nil || pool.Coin != "btc" {
+		t.Errorf("pool = %+v (%v), want the stats function's answer for btc", pool, err)
+	}
+	var series struct {
+		StepSeconds int64 `json:"step_seconds"`
+	}
+	if err := json.Unmarshal([]byte(get(t, base+"/btc/hashrate?range=30d", http.StatusOK)), &series); err != nil || series.StepSeconds != 3600 {
+		t.Errorf("30d series step = %d (%v), want 3600", series.StepSeconds, err)
+	}
+	var miner struct {
+		Scope  string  `json:"scope"`
+		Worker *string `json:"worker"`
+	}
+	if err := json.Unmarshal([]byte(get(t, base+"/btc/miners/miner-a?worker=rig1", http.StatusBadRequest)), &miner); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(get(t, base+"/btc/miners/minera?worker=rig1", http.StatusOK)), &miner); err != nil ||
+		miner.Scope != "worker" || miner.Worker == nil || *miner.Worker != "rig1" {
+		t.Errorf("worker hashrate = %+v (%v)", miner, err)
+	}
+	get(t, base+"/btc/miners/minera/workers", http.StatusOK)
+
+	// Bad input: a precise 400, nothing forwarded.
+	for _, tc := range []struct{ path, want string }{
+		{"/btc/blocks?limit=0", "limit must be an integer from 1 to 1000"},
+		{"/btc/blocks?limit=ten", "limit must be an integer"},
+		{"/btc/hashrate?range=7y", "range must be 24h or 30d"},
+		{"/btc/miners/" + strings.Repeat("a", 129), "address must be"},
+		{"/btc/miners/bad%21addr", "address must be"},
+		{"/btc/miners/minera?worker=a%20b", "worker must be"},
+	} {
+		if body := get(t, base+tc.path, http.StatusBadRequest); !strings.Contains(body, tc.want) {
+			t.Errorf("GET %s: %s, want %q", tc.path, body, tc.want)
+		}
+	}
+
+	// The registry drives the routes: ltc is unknown, appears when put,
+	// disappears when disabled or deleted — no restart.
+	if body := get(t, base+"/ltc", http.StatusNotFound); !strings.Contains(body, `unknown coin \"ltc\"`) {
+		t.Errorf("unknown coin body %s", body)
+	}
+	if _, err := kv.Put(ctx, store.Coins, "ltc", coin("ltc", true)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "ltc served", func() bool { status, _ := fetch(t, base+"/ltc"); return status == http.StatusOK })
+	if body := get(t, base, http.StatusOK); !strings.Contains(body, `"symbol":"ltc"`) || strings.Contains(body, "127.0.0.1:1") {
+		t.Errorf("coins = %s: want ltc listed, no node URL", body)
+	}
+	if _, err := kv.Put(ctx, store.Coins, "ltc", coin("ltc", false)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "disabled ltc not served", func() bool { status, _ := fetch(t, base+"/ltc/pool"); return status == http.StatusNotFound })
+	if err := store.Coins.Delete(ctx, "ltc"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "deleted ltc not listed", func() bool { return !strings.Contains(get(t, base, http.StatusOK), `"ltc"`) })
+
+	// No copy of a function running: 503, not a hang.
+	stopBlocks()
+	if body := get(t, base+"/btc/blocks", http.StatusServiceUnavailable); !strings.Contains(body, "service unavailable") {
+		t.Errorf("blocks without the function: %s", body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fetch(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

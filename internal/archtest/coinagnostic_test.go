@@ -11,13 +11,13 @@ import (
 	"testing"
 )
 
-// TestNoPerCoinSwitch proves the gateway, the functions and the streams
+// TestNoPerCoinSwitch proves the gateway, the functions, the streams and the web
 // hold no per-coin branch: no non-test source there names a coin symbol
 // in a string literal or imports a coin package (internal/coin/<sym>).
 // Coins come from configuration and coin.Get.
 func TestNoPerCoinSwitch(t *testing.T) {
 	symbols := map[string]bool{"btc": true, "ltc": true, "bch": true, "xmr": true}
-	for _, root := range []string{"../../stratum-gateway", "../../functions", "../../streams"} {
+	for _, root := range []string{"../../stratum-gateway", "../../functions", "../../streams", "../../web"} {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 				return err
