@@ -58,12 +58,18 @@ func TestSeedWritesMissingKeysOnlyUnlessOverwrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config.Default()
+	ltc := cfg.Vardiff
+	ltc.Initial = 0.05
+	cfg.VardiffCoins = map[string]config.Vardiff{"ltc": ltc}
 	written, err := kv.Seed(ctx, s, cfg, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(written) != 6 {
-		t.Fatalf("first seed wrote %v, want 6 sections", written)
+	if len(written) != 7 {
+		t.Fatalf("first seed wrote %v, want 6 sections and ltc's vardiff", written)
+	}
+	if v, _, err := kv.Get[config.Vardiff](ctx, s.Config, config.VardiffKey("ltc")); err != nil || v.Initial != 0.05 {
+		t.Fatalf("ltc vardiff = %+v (%v), want initial 0.05 under %s", v, err, config.VardiffKey("ltc"))
 	}
 	changed := cfg.Pool
 	changed.FeeBasisPoints = 250

@@ -3,14 +3,16 @@ package kv
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Seed writes a validated configuration into the buckets: each section of the
-// file under its key in `config`, each coin under its symbol in `coins`.
+// file under its key in `config` (a coin's own vardiff under
+// config.VardiffKey), each coin under its symbol in `coins`.
 // Without overwrite only missing keys are written, so changes made at run
 // time (admin API) survive a restart; with overwrite the file wins. It returns
 // the keys it wrote as "bucket/key".
@@ -43,12 +45,14 @@ func Seed(ctx context.Context, s *Store, cfg config.Config, overwrite bool) ([]s
 			return written, err
 		}
 	}
-	syms := make([]string, 0, len(cfg.Coins))
-	for sym := range cfg.Coins {
-		syms = append(syms, sym)
+	for _, sym := range slices.Sorted(maps.Keys(cfg.VardiffCoins)) {
+		key := config.VardiffKey(sym)
+		ok, err := seedOne(ctx, s.Config, key, cfg.VardiffCoins[sym], overwrite)
+		if err := put(s.Config, key, ok, err); err != nil {
+			return written, err
+		}
 	}
-	sort.Strings(syms)
-	for _, sym := range syms {
+	for _, sym := range slices.Sorted(maps.Keys(cfg.Coins)) {
 		ok, err := seedOne(ctx, s.Coins, sym, cfg.Coins[sym], overwrite)
 		if err := put(s.Coins, sym, ok, err); err != nil {
 			return written, err

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/jetpool/jetpool/functions"
@@ -65,15 +66,15 @@ func devUnits(cfg config.Config, ep *devpool.Endpoints) ([]functions.Function, e
 		}
 		units = append(units, f)
 	}
-	for _, sym := range sortedKeys(cfg.Coins) {
+	for _, sym := range slices.Sorted(maps.Keys(cfg.Coins)) {
 		c := cfg.Coins[sym]
 		if !c.Enabled {
 			continue
 		}
-		for _, region := range sortedKeys(c.Regions) {
+		for _, region := range slices.Sorted(maps.Keys(c.Regions)) {
 			l := c.Regions[region]
 			gw, err := gateway.New(gateway.Options{Symbol: sym, Network: c.Network, Region: region, TCPAddr: l.TCP, TLSAddr: l.TLS,
-				Stratum: cfg.Stratum, Vardiff: cfg.Vardiff})
+				Stratum: cfg.Stratum, Vardiff: cfg.VardiffFor(sym)})
 			if err != nil {
 				return nil, err
 			}
@@ -84,22 +85,13 @@ func devUnits(cfg config.Config, ep *devpool.Endpoints) ([]functions.Function, e
 	return units, nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func demoMiner(enabled bool) func(context.Context, *devpool.Endpoints) error {
 	if !enabled {
 		return nil
 	}
 	return func(ctx context.Context, ep *devpool.Endpoints) error {
 		var errs []error
-		for _, sym := range sortedKeys(ep.Stratum) {
+		for _, sym := range slices.Sorted(maps.Keys(ep.Stratum)) {
 			algo := "sha256d"
 			if c, err := coin.Get(sym, ep.Nodes[sym].Network); err == nil && c.Diff1() == target.ScryptDiff1 {
 				algo = "scrypt"

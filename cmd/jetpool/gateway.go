@@ -77,9 +77,11 @@ func gatewayFromKV(ctx context.Context, store *kv.Store, sym, region, tcpAddr, t
 	if err != nil {
 		st = def.Stratum
 	}
-	vd, _, err := kv.Get[config.Vardiff](ctx, store.Config, config.KeyVardiff)
+	vd, _, err := kv.Get[config.Vardiff](ctx, store.Config, config.VardiffKey(sym))
 	if err != nil {
-		vd = def.Vardiff
+		if vd, _, err = kv.Get[config.Vardiff](ctx, store.Config, config.KeyVardiff); err != nil {
+			vd = def.Vardiff
+		}
 	}
 	return gateway.New(gateway.Options{Symbol: sym, Network: coinCfg.Network, Region: region, TCPAddr: tcpAddr, TLSAddr: tlsAddr,
 		TLSCert: cert, Stratum: st, Vardiff: vd, ReconnectWait: 3 * time.Second})

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,15 +35,32 @@ const (
 	KeyStats   = "stats"
 )
 
+// VardiffKey is the config key of a coin's own vardiff section
+// ("vardiff.ltc"); a coin without one uses KeyVardiff.
+func VardiffKey(coin string) string { return KeyVardiff + "." + coin }
+
 // Config is the whole configuration as read from a file.
 type Config struct {
-	Pool    Pool            `yaml:"pool" json:"pool"`
-	Stratum Stratum         `yaml:"stratum" json:"stratum"`
-	Vardiff Vardiff         `yaml:"vardiff" json:"vardiff"`
-	Ingest  Ingest          `yaml:"ingest" json:"ingest"`
-	Stats   Stats           `yaml:"stats" json:"stats"`
-	Payouts Payouts         `yaml:"payouts" json:"payouts"`
-	Coins   map[string]Coin `yaml:"coins" json:"coins"`
+	Pool    Pool    `yaml:"pool" json:"pool"`
+	Stratum Stratum `yaml:"stratum" json:"stratum"`
+	Vardiff Vardiff `yaml:"vardiff" json:"vardiff"`
+	// VardiffCoins gives a coin its own whole vardiff section (sha256d and
+	// scrypt workers live at very different difficulties); coins not listed
+	// use Vardiff.
+	VardiffCoins map[string]Vardiff `yaml:"vardiff_coins" json:"vardiff_coins,omitempty"`
+	Ingest       Ingest             `yaml:"ingest" json:"ingest"`
+	Stats        Stats              `yaml:"stats" json:"stats"`
+	Payouts      Payouts            `yaml:"payouts" json:"payouts"`
+	Coins        map[string]Coin    `yaml:"coins" json:"coins"`
+}
+
+// VardiffFor is the vardiff section a coin's gateways start with: its own
+// when VardiffCoins has one, the pool's otherwise.
+func (c Config) VardiffFor(coin string) Vardiff {
+	if v, ok := c.VardiffCoins[coin]; ok {
+		return v
+	}
+	return c.Vardiff
 }
 
 // Pool holds pool-wide economics.
@@ -253,12 +271,13 @@ func (c Config) Validate() error {
 		prefix("stats", c.Stats.Validate()),
 		prefix("payouts", c.Payouts.Validate()),
 	}
-	syms := make([]string, 0, len(c.Coins))
-	for s := range c.Coins {
-		syms = append(syms, s)
+	for _, s := range slices.Sorted(maps.Keys(c.VardiffCoins)) {
+		if !symbolRe.MatchString(s) {
+			errs = append(errs, fieldErr("vardiff_coins."+s, "key must be a coin symbol (2-10 lower-case letters/digits)"))
+		}
+		errs = append(errs, prefix("vardiff_coins."+s, c.VardiffCoins[s].Validate()))
 	}
-	sort.Strings(syms)
-	for _, s := range syms {
+	for _, s := range slices.Sorted(maps.Keys(c.Coins)) {
 		coin := c.Coins[s]
 		if coin.Symbol != s {
 			errs = append(errs, fmt.Errorf("coins.%s: symbol %q does not match its key", s, coin.Symbol))

@@ -53,6 +53,17 @@ func TestSectionValidation(t *testing.T) {
 		{"en2 too big", func(c *config.Config) { c.Stratum.Extranonce2Size = 32 }, "extranonce2_size"},
 		{"zero target", func(c *config.Config) { c.Vardiff.TargetSeconds = 0 }, "target_seconds"},
 		{"fractional min ok", func(c *config.Config) { c.Vardiff.Min = 0.00001 }, ""},
+		{"coin vardiff ok", func(c *config.Config) {
+			v := c.Vardiff
+			v.Initial, v.Min = 0.01, 0.001
+			c.VardiffCoins = map[string]config.Vardiff{"ltc": v}
+		}, ""},
+		{"coin vardiff invalid", func(c *config.Config) {
+			v := c.Vardiff
+			v.TargetSeconds = 0
+			c.VardiffCoins = map[string]config.Vardiff{"ltc": v}
+		}, "vardiff_coins.ltc"},
+		{"coin vardiff bad symbol", func(c *config.Config) { c.VardiffCoins = map[string]config.Vardiff{"LTC!": c.Vardiff} }, "vardiff_coins.LTC!"},
 		{"ingest batch", func(c *config.Config) { c.Ingest.BatchSize = 0 }, "batch_size"},
 		{"rollup every", func(c *config.Config) { c.Ingest.RollupEvery = config.Duration(time.Millisecond) }, "rollup_every"},
 		{"retention every default", func(c *config.Config) { c.Ingest.RetentionEvery = 0 }, ""},

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -92,7 +94,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	for _, c := range o.Coins {
 		if _, ok := nodeStarters[c]; !ok {
-			return fmt.Errorf("devpool: coin %q is not available in dev (available: %v)", c, sortedKeys(nodeStarters))
+			return fmt.Errorf("devpool: coin %q is not available in dev (available: %v)", c, slices.Sorted(maps.Keys(nodeStarters)))
 		}
 	}
 	dir, err := filepath.Abs(o.DataDir)
@@ -350,11 +352,11 @@ func printEndpoints(w io.Writer, ep *Endpoints) {
 		return
 	}
 	fmt.Fprintln(w, "jetpool dev is up")
-	for _, sym := range sortedKeys(ep.Stratum) {
+	for _, sym := range slices.Sorted(maps.Keys(ep.Stratum)) {
 		fmt.Fprintf(w, "  stratum %-4s %s  %s  (pool address %s)\n", sym, ep.Stratum[sym]["tcp"], ep.Stratum[sym]["tls"], ep.PoolAddress[sym])
 	}
 	fmt.Fprintf(w, "  web          %s\n  ops          %s  (/healthz /readyz /metrics)\n  nats         %s\n", ep.Web, ep.Ops, ep.NATS)
-	for _, sym := range sortedKeys(ep.Nodes) {
+	for _, sym := range slices.Sorted(maps.Keys(ep.Nodes)) {
 		n := ep.Nodes[sym]
 		fmt.Fprintf(w, "  node %-7s %s  user=%s pass=%s (%s)\n", sym, n.RPCURL, n.User, n.Pass, n.Network)
 	}

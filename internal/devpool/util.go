@@ -2,7 +2,6 @@ package devpool
 
 import (
 	"net"
-	"sort"
 	"strconv"
 )
 
@@ -13,13 +12,4 @@ func portFree(port int) bool {
 	}
 	_ = l.Close()
 	return true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
