@@ -146,10 +146,24 @@ func (g *Gateway) Run(ctx context.Context, env *functions.Env) error {
 	}, g.log); err != nil {
 		return err
 	}
-	if err := kv.Watch(ctx, env.KV.Config, config.KeyVardiff, config.Vardiff.Validate, func(v config.Vardiff) {
+	// Vardiff: the coin's own section (config/vardiff.<coin>) wins over the
+	// pool's (config/vardiff) while it exists.
+	var vd vardiffSettings
+	applyVardiff := func(v config.Vardiff, changed bool) {
+		if !changed {
+			return
+		}
 		g.vardiffCfg.Store(&v)
 		g.forEachSession(func(s *session) { s.applyVardiffConfig(v) })
-		g.log.Info("vardiff settings applied")
+		g.log.Info("vardiff settings applied", "difficulty_min", v.Min, "difficulty_max", v.Max, "target_seconds", v.TargetSeconds)
+	}
+	if err := kv.Watch(ctx, env.KV.Config, config.KeyVardiff, config.Vardiff.Validate, func(v config.Vardiff) {
+		applyVardiff(vd.set(&vd.pool, v))
+	}, g.log); err != nil {
+		return err
+	}
+	if err := kv.Watch(ctx, env.KV.Config, config.VardiffKey(g.opts.Symbol), config.Vardiff.Validate, func(v config.Vardiff) {
+		applyVardiff(vd.set(&vd.coin, v))
 	}, g.log); err != nil {
 		return err
 	}
@@ -380,4 +394,23 @@ func (g *Gateway) shutdown() {
 	time.Sleep(200 * time.Millisecond)
 	g.forEachSession(func(s *session) { s.close() })
 	g.wg.Wait()
+}
+
+// vardiffSettings merges the pool's and the coin's vardiff sections as the
+// two KV watches deliver them.
+type vardiffSettings struct {
+	mu         sync.Mutex
+	pool, coin *config.Vardiff
+}
+
+// set stores v in *slot and returns the section in force and whether it is
+// the one just set (the pool's is shadowed while the coin has its own).
+func (s *vardiffSettings) set(slot **config.Vardiff, v config.Vardiff) (config.Vardiff, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	*slot = &v
+	if s.coin != nil {
+		return *s.coin, slot == &s.coin
+	}
+	return v, true
 }

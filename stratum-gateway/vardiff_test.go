@@ -342,7 +342,8 @@ func TestVardiffRestoredFromKV(t *testing.T) {
 }
 
 // TestVardiffHotReload: new vardiff settings written to KV config reach
-// running sessions: the difficulty is re-clamped and sent.
+// running sessions: the difficulty is re-clamped and sent; a coin's own
+// section (config.VardiffKey) wins over the pool's.
 func TestVardiffHotReload(t *testing.T) {
 	t.Parallel()
 	p := newPool(t)
@@ -384,6 +385,31 @@ func TestVardiffHotReload(t *testing.T) {
 	c.note(stratum.MethodSetDifficulty)
 	if c.diff != 5e-9 {
 		t.Fatalf("difficulty %v after an invalid then a good config, want 5e-9", c.diff)
+	}
+	// The coin's own section wins over the pool's: a later pool change is
+	// shadowed, so the next difficulty the miner sees is the coin's 8e-9,
+	// never the pool's 7e-9.
+	coinCfg := cfg
+	coinCfg.Min, coinCfg.Initial = 6e-9, 6e-9
+	if _, err := kv.Put(context.Background(), p.kv.Config, config.VardiffKey("btc"), coinCfg); err != nil {
+		t.Fatal(err)
+	}
+	c.note(stratum.MethodSetDifficulty)
+	if c.diff != 6e-9 {
+		t.Fatalf("difficulty %v after the coin's own vardiff, want 6e-9", c.diff)
+	}
+	poolCfg := cfg
+	poolCfg.Min, poolCfg.Initial = 7e-9, 7e-9
+	coinCfg.Min, coinCfg.Initial = 8e-9, 8e-9
+	if _, err := kv.Put(context.Background(), p.kv.Config, config.KeyVardiff, poolCfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(context.Background(), p.kv.Config, config.VardiffKey("btc"), coinCfg); err != nil {
+		t.Fatal(err)
+	}
+	c.note(stratum.MethodSetDifficulty)
+	if c.diff != 8e-9 {
+		t.Fatalf("difficulty %v, want the coin's 8e-9: the pool's section must not override the coin's", c.diff)
 	}
 }
 
