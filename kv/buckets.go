@@ -2,11 +2,12 @@ package kv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetpool/jetpool/internal/jsretry"
 )
 
 // Bucket and object store names.
@@ -76,13 +77,13 @@ func Ensure(ctx context.Context, js jetstream.JetStream, o Options) (*Store, err
 	s := &Store{}
 	dst := map[string]*jetstream.KeyValue{Config: &s.Config, Coins: &s.Coins, Services: &s.Services, Vardiff: &s.Vardiff, Bans: &s.Bans}
 	for _, cfg := range BucketConfigs(o) {
-		kv, err := retry(ctx, func() (jetstream.KeyValue, error) { return js.CreateOrUpdateKeyValue(ctx, cfg) })
+		kv, err := jsretry.Value(ctx, func() (jetstream.KeyValue, error) { return js.CreateOrUpdateKeyValue(ctx, cfg) })
 		if err != nil {
 			return nil, fmt.Errorf("kv: ensure bucket %s: %w", cfg.Bucket, err)
 		}
 		*dst[cfg.Bucket] = kv
 	}
-	obs, err := retry(ctx, func() (jetstream.ObjectStore, error) { return js.CreateOrUpdateObjectStore(ctx, ObjectStoreConfig(o)) })
+	obs, err := jsretry.Value(ctx, func() (jetstream.ObjectStore, error) { return js.CreateOrUpdateObjectStore(ctx, ObjectStoreConfig(o)) })
 	if err != nil {
 		return nil, fmt.Errorf("kv: ensure object store %s: %w", Templates, err)
 	}
@@ -103,40 +104,4 @@ func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 		return nil, fmt.Errorf("kv: open %s: %w", Templates, err)
 	}
 	return s, nil
-}
-
-// retry absorbs the transient errors of a cluster still electing a meta leader.
-func retry[T any](ctx context.Context, f func() (T, error)) (T, error) {
-	var last error
-	for attempt := 0; attempt < 40; attempt++ {
-		v, err := f()
-		if err == nil {
-			return v, nil
-		}
-		last = err
-		if !transient(err) {
-			return v, err
-		}
-		select {
-		case <-ctx.Done():
-			return v, errors.Join(ctx.Err(), last)
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-	var zero T
-	return zero, last
-}
-
-func transient(err error) bool {
-	return errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, jetstream.ErrNoHeartbeat) || isAPIUnavailable(err)
-}
-
-func isAPIUnavailable(err error) bool {
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) {
-		// 10008: JetStream not temporarily available; 503 no responders / no meta leader
-		return apiErr.Code == 503 || apiErr.ErrorCode == 10008
-	}
-	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, errNoResponders)
 }

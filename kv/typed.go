@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-var errNoResponders = nats.ErrNoResponders
 
 // ErrNotFound is returned by Get when the key does not exist (or was deleted).
 var ErrNotFound = jetstream.ErrKeyNotFound

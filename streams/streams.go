@@ -2,12 +2,12 @@ package streams
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetpool/jetpool/internal/jsretry"
 )
 
 // Stream names.
@@ -135,38 +135,14 @@ func ConsumerByName(o Options, name string) (Consumer, bool) {
 // changes nothing. On a fresh cluster it waits out meta-leader election.
 func Ensure(ctx context.Context, js jetstream.JetStream, o Options) error {
 	for _, cfg := range Configs(o) {
-		if err := retry(ctx, func() error { _, err := js.CreateOrUpdateStream(ctx, cfg); return err }); err != nil {
+		if err := jsretry.Do(ctx, func() error { _, err := js.CreateOrUpdateStream(ctx, cfg); return err }); err != nil {
 			return fmt.Errorf("streams: ensure %s: %w", cfg.Name, err)
 		}
 	}
 	for _, c := range Consumers(o) {
-		if err := retry(ctx, func() error { _, err := js.CreateOrUpdateConsumer(ctx, c.Stream, c.Config); return err }); err != nil {
+		if err := jsretry.Do(ctx, func() error { _, err := js.CreateOrUpdateConsumer(ctx, c.Stream, c.Config); return err }); err != nil {
 			return fmt.Errorf("streams: ensure consumer %s/%s: %w", c.Stream, c.Config.Durable, err)
 		}
 	}
 	return nil
-}
-
-func retry(ctx context.Context, f func() error) error {
-	var err error
-	for attempt := 0; attempt < 60; attempt++ {
-		if err = f(); err == nil || !transient(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(ctx.Err(), err)
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-	return err
-}
-
-func transient(err error) bool {
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.Code == 503 || apiErr.ErrorCode == 10008
-	}
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) ||
-		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrTimeout)
 }
