@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -48,50 +47,20 @@ func (b *banList) lookup(key string) (payload.Ban, bool) {
 func (b *banList) ip(ip string) (payload.Ban, bool)     { return b.lookup(banKeyIP(ip)) }
 func (b *banList) address(a string) (payload.Ban, bool) { return b.lookup(banKeyAddress(a)) }
 
+// watchBans mirrors KV `bans`: current bans before it returns, then every
+// change until ctx ends (an undecodable ban is logged and ignored by kv).
 func watchBans(ctx context.Context, bucket jetstream.KeyValue, log *slog.Logger) (*banList, error) {
 	bl := &banList{m: map[string]payload.Ban{}}
-	w, err := bucket.WatchAll(ctx)
-	if err != nil {
-		return nil, err
-	}
-	apply := func(e jetstream.KeyValueEntry) {
-		if e.Operation() != jetstream.KeyValuePut {
+	err := kv.WatchBucket(ctx, bucket, nil, func(key string, ban payload.Ban, deleted bool) {
+		if deleted {
 			bl.mu.Lock()
-			delete(bl.m, e.Key())
+			delete(bl.m, key)
 			bl.mu.Unlock()
 			return
 		}
-		var ban payload.Ban
-		if err := json.Unmarshal(e.Value(), &ban); err != nil {
-			log.Error("undecodable ban ignored", "key", e.Key(), "err", err)
-			return
-		}
-		bl.set(e.Key(), ban)
-	}
-	// Initial values, then nil, then updates.
-	for e := range w.Updates() {
-		if e == nil {
-			break
-		}
-		apply(e)
-	}
-	go func() {
-		defer w.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e != nil {
-					apply(e)
-				}
-			}
-		}
-	}()
-	return bl, nil
+		bl.set(key, ban)
+	}, log)
+	return bl, err
 }
 
 func putBan(ctx context.Context, bucket jetstream.KeyValue, key string, b payload.Ban) error {
