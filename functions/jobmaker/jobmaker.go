@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/internal/coin"
@@ -22,6 +23,20 @@ import (
 
 // Name is the function's registry name.
 const Name = "jobmaker"
+
+var (
+	mTemplates = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "jobmaker", Name: "templates_fetched_total",
+		Help: "getblocktemplate calls, per coin.",
+	}, []string{"coin"})
+	mSignalsSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "jobmaker", Name: "block_signals_skipped_total",
+		Help: "Block signals (websocket or poll) for a tip the last job already builds on.",
+	}, []string{"coin"})
+)
+
+// Collectors returns the function's metrics.
+func Collectors() []prometheus.Collector { return []prometheus.Collector{mTemplates, mSignalsSkipped} }
 
 // Function is the jobmaker. The zero value is ready to use.
 type Function struct {
@@ -44,6 +59,11 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 	}
 	if f.PollEvery == 0 {
 		f.PollEvery = time.Second
+	}
+	if env.Metrics != nil {
+		for _, c := range Collectors() {
+			_ = env.Metrics.Register(c)
+		}
 	}
 	if _, err := functions.Announce(ctx, env, Name, "makes stratum jobs from node templates"); err != nil {
 		return err
@@ -303,6 +323,15 @@ func (w *coinWorker) blockSignals(ctx context.Context) <-chan struct{} {
 // transactions, without clean_jobs.
 func (w *coinWorker) makeJob(ctx context.Context, refresh bool) {
 	start := time.Now()
+	if !refresh && w.lastPrev != (coin.Hash{}) {
+		// The websocket and the poll both signal one block: the second
+		// costs a getbestblockhash instead of a whole template.
+		if tip, err := w.node.GetBestBlockHash(ctx); err == nil && tip == w.lastPrev.String() {
+			mSignalsSkipped.WithLabelValues(w.cfg.Symbol).Inc()
+			return
+		}
+	}
+	mTemplates.WithLabelValues(w.cfg.Symbol).Inc()
 	raw, err := w.node.GetBlockTemplate(ctx, w.coin.TemplateRules())
 	if err != nil {
 		if ctx.Err() == nil {

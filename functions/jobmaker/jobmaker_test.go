@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/functions/jobmaker"
@@ -102,6 +103,12 @@ func TestJobsFollowNewBlocksAndTemplatesAreStored(t *testing.T) {
 	btcd := testenv.Btcd(t, "regtest")
 	srv := testenv.NATS(t)
 	e := env(t, srv, "jm-1")
+	reg := prometheus.NewRegistry()
+	e.Metrics = reg
+	for _, c := range jobmaker.Collectors() {
+		_ = reg.Register(c)
+	}
+	fetchedBefore := counter(t, reg, "jetpool_jobmaker_templates_fetched_total")
 	seedCoin(t, e, btcd)
 	w := watchJobs(t, e.JS)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -133,6 +140,13 @@ func TestJobsFollowNewBlocksAndTemplatesAreStored(t *testing.T) {
 		}
 		return false
 	})
+	// The websocket and the 1 s poll both signal that block; once both have
+	// had their chance, exactly two templates were fetched (the first job
+	// and the new block): the later signal cost a getbestblockhash only.
+	time.Sleep(2500 * time.Millisecond)
+	if got := counter(t, reg, "jetpool_jobmaker_templates_fetched_total") - fetchedBefore; got != 2 {
+		t.Errorf("getblocktemplate called %v times for the first job and one block, want 2", got)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -194,4 +208,22 @@ func TestTwoJobmakersPublishFromOneLeaderAndFailOver(t *testing.T) {
 	if err := <-doneB; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// counter sums a counter's series in reg (0 before any was counted).
+func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }
