@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -238,6 +239,36 @@ func TestDevRunsThreeCoinsSideBySide(t *testing.T) {
 			}
 			time.Sleep(250 * time.Millisecond)
 		}
+		// The web serves each coin from the registry: its pool figures and
+		// the blocks the ledger recorded.
+		if code, body := httpGet(t, ep.Web+"/api/coins/"+sym+"/pool"); code != http.StatusOK || !strings.Contains(body, `"coin":"`+sym+`"`) {
+			t.Errorf("%s pool = %d %s", sym, code, body)
+		}
+		deadline = time.Now().Add(30 * time.Second)
+		for {
+			code, body := httpGet(t, ep.Web+"/api/coins/"+sym+"/blocks")
+			if code == http.StatusOK && strings.Contains(body, `"hash"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s blocks = %d %s, want the found blocks", sym, code, body)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	if code, _ := httpGet(t, ep.Web+"/api/coins/doge/pool"); code != http.StatusNotFound {
+		t.Errorf("unregistered coin answered %d, want 404", code)
 	}
 	stopDev(t, cmd, ep)
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
