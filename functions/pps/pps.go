@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 
-	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetpool/jetpool/functions"
+	"github.com/jetpool/jetpool/internal/coin"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
 	"github.com/jetpool/jetpool/internal/payload"
@@ -58,25 +59,18 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 		if err != nil {
 			return fmt.Errorf("coin config: %w", err)
 		}
-		return Credit(ctx, st, &b, pool, Subsidy(cc.Network))
+		c, err := coin.Get(b.Coin, cc.Network)
+		if err != nil {
+			// Not in this build: retried (with growing delay) until a
+			// build that has the coin takes the batch.
+			return fmt.Errorf("share batch of coin %q: %w", b.Coin, err)
+		}
+		return Credit(ctx, st, &b, pool, c.BlockSubsidy)
 	}, functions.ConsumeOptions{MaxMessages: 512})
 }
 
-// Subsidy returns the Bitcoin-family block subsidy schedule of a network:
-// 50 coins halved every SubsidyReductionInterval blocks (150 on regtest).
-func Subsidy(network string) func(height int64) int64 {
-	interval := int64(chaincfg.MainNetParams.SubsidyReductionInterval)
-	if network == "regtest" {
-		interval = int64(chaincfg.RegressionNetParams.SubsidyReductionInterval)
-	}
-	return func(height int64) int64 {
-		halvings := height / interval
-		if halvings >= 64 {
-			return 0
-		}
-		return (50 * 100_000_000) >> halvings
-	}
-}
+// unitsPerDifficulty is ledger.WorkScale as a fraction.
+var unitsPerDifficulty = new(big.Rat).SetInt64(ledger.WorkScale)
 
 type group struct {
 	addr   string
@@ -89,7 +83,7 @@ func Credit(ctx context.Context, st *ledger.Store, b *payload.ShareBatch, pool c
 	work := map[group]*big.Int{}
 	n := 0
 	for _, s := range b.Shares {
-		if !s.Accepted || s.Solo || s.Address == "" || !(s.NetworkDifficulty > 0) {
+		if !s.Accepted || s.Solo || s.Address == "" || !(s.NetworkDifficulty > 0) || math.IsInf(s.NetworkDifficulty, 1) {
 			continue
 		}
 		u, err := ledger.WorkUnits(s.Difficulty)
@@ -113,11 +107,12 @@ func Credit(ctx context.Context, st *ledger.Store, b *payload.ShareBatch, pool c
 	bps := pool.FeeFor(pool.Scheme)
 	amounts := map[string]int64{}
 	for g, w := range work {
-		nd, err := ledger.WorkUnits(g.netd)
-		if err != nil {
-			continue
-		}
-		v, err := ledger.PPSValue(w, nd, subsidy(g.height)+fees, bps)
+		// The network difficulty counts exactly (regtest's 4.66e-10 is
+		// far below one work unit): as work units it is the fraction
+		// num/den, and work ÷ (num/den) = work × den ÷ num.
+		nd := new(big.Rat).SetFloat64(g.netd)
+		nd.Mul(nd, unitsPerDifficulty)
+		v, err := ledger.PPSValue(new(big.Int).Mul(w, nd.Denom()), nd.Num(), subsidy(g.height)+fees, bps)
 		if err != nil {
 			return functions.Permanent(err)
 		}

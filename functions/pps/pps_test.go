@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"testing"
 	"time"
 
 	"github.com/jetpool/jetpool/functions/pps"
+	"github.com/jetpool/jetpool/internal/coin"
+	_ "github.com/jetpool/jetpool/internal/coin/btc"
+	_ "github.com/jetpool/jetpool/internal/coin/ltc"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
 	"github.com/jetpool/jetpool/internal/ledger/ledgertest"
@@ -18,25 +22,6 @@ import (
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-func TestSubsidy(t *testing.T) {
-	cases := []struct {
-		network string
-		height  int64
-		want    int64
-	}{
-		{"mainnet", 0, 5_000_000_000},
-		{"mainnet", 840_000, 312_500_000},
-		{"regtest", 149, 5_000_000_000},
-		{"regtest", 150, 2_500_000_000},
-		{"mainnet", 64 * 210_000, 0},
-	}
-	for _, c := range cases {
-		if got := pps.Subsidy(c.network)(c.height); got != c.want {
-			t.Errorf("%s %d: %d, want %d", c.network, c.height, got, c.want)
-		}
-	}
-}
 
 func TestSharesCreditedOnceAtExpectedValue(t *testing.T) {
 	env, st := ledgertest.Env(t)
@@ -88,7 +73,11 @@ func BenchmarkCreditBatches(b *testing.B) {
 	pool := config.Default().Pool
 	pool.Scheme = config.SchemePPS
 	const perBatch = 64
-	sub := pps.Subsidy("mainnet")
+	btc, err := coin.Get("btc", "mainnet")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sub := btc.BlockSubsidy
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		batch := payload.ShareBatch{Gateway: "gw", Coin: "btc", Seq: uint64(i)}
@@ -101,4 +90,53 @@ func BenchmarkCreditBatches(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*perBatch)/b.Elapsed().Seconds(), "shares/s")
+}
+
+// TestCreditsUseTheCoinsSubsidyAndExactNetworkDifficulty: a Litecoin share
+// is paid from Litecoin's subsidy (6.25 LTC at 2,900,000, not Bitcoin's
+// schedule), and a regtest network difficulty far below one work unit
+// (4.66e-10) still pays, exactly: ⌊d × subsidy × (1 − fee) ÷ network
+// difficulty⌋ with both difficulties taken exactly from their float64.
+func TestCreditsUseTheCoinsSubsidyAndExactNetworkDifficulty(t *testing.T) {
+	env, st := ledgertest.Env(t)
+	ctx := context.Background()
+	pool := config.Default().Pool
+	pool.Scheme, pool.FeeBasisPoints = config.SchemePPS, 150
+	if _, err := kv.Put(ctx, env.KV.Config, config.KeyPool, pool); err != nil {
+		t.Fatal(err)
+	}
+	for sym, network := range map[string]string{"ltc": "mainnet", "btc": "regtest"} {
+		if _, err := kv.Put(ctx, env.KV.Coins, sym, config.Coin{Symbol: sym, Network: network}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ledgertest.Run(t, env, pps.New())
+	regtestDiff := 65535.0 / (8388607.0 * (1 << 24)) // 4.66e-10: 0 in 1e-8 work units
+	tests := []struct {
+		coin, region    string
+		diff, netd      float64
+		height, subsidy int64
+	}{
+		{"ltc", "eu", 2048, 2.5e7, 2_900_000, 625_000_000},
+		{"btc", "us", 0.5, regtestDiff, 149, 5_000_000_000},
+	}
+	for i, tc := range tests {
+		batch := payload.ShareBatch{Gateway: "gw", Coin: tc.coin, Region: tc.region, Seq: uint64(i + 1), Shares: []payload.Share{
+			{Address: "dave", Difficulty: tc.diff, NetworkDifficulty: tc.netd, Height: tc.height, Accepted: true}}}
+		data, _ := json.Marshal(batch)
+		if _, err := env.JS.Publish(ctx, streams.SharesSubject(tc.coin, tc.region), data); err != nil {
+			t.Fatal(err)
+		}
+		want := new(big.Rat).SetFloat64(tc.diff)
+		want.Mul(want, new(big.Rat).SetFrac64(tc.subsidy*(10000-150), 10000))
+		want.Quo(want, new(big.Rat).SetFloat64(tc.netd))
+		wantUnits := new(big.Int).Quo(want.Num(), want.Denom()).Int64()
+		ledgertest.WaitFor(t, 10*time.Second, tc.coin+" credit", func() bool {
+			a, _ := st.Account(ctx, tc.coin, "dave")
+			return a.Balance > 0
+		})
+		if a, _ := st.Account(ctx, tc.coin, "dave"); a.Balance != wantUnits {
+			t.Errorf("%s: dave's balance %d, want %d", tc.coin, a.Balance, wantUnits)
+		}
+	}
 }

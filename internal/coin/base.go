@@ -13,9 +13,12 @@ import (
 
 // BaseConfig describes a bitcoin-family coin on one network.
 type BaseConfig struct {
-	Symbol             string
-	Network            Network
-	CoinbaseMaturity   int
+	Symbol           string
+	Network          Network
+	CoinbaseMaturity int
+	// InitialSubsidy (base units) halves every HalvingInterval blocks.
+	InitialSubsidy     int64
+	HalvingInterval    int64
 	Hasher             pow.Hasher
 	Diff1              target.Target
 	HashrateMultiplier float64
@@ -48,6 +51,8 @@ func NewBase(cfg BaseConfig) (*Base, error) {
 		return nil, errors.New("coin: empty network")
 	case cfg.CoinbaseMaturity < 1:
 		return nil, errors.New("coin: coinbase maturity must be positive")
+	case cfg.InitialSubsidy <= 0 || cfg.HalvingInterval <= 0:
+		return nil, errors.New("coin: initial subsidy and halving interval must be positive")
 	case cfg.Hasher == nil:
 		return nil, errors.New("coin: nil hasher")
 	case cfg.Diff1.IsZero():
@@ -69,6 +74,19 @@ func (b *Base) Network() Network { return b.cfg.Network }
 
 // CoinbaseMaturity implements Coin.
 func (b *Base) CoinbaseMaturity() int { return b.cfg.CoinbaseMaturity }
+
+// BlockSubsidy implements Coin: the initial subsidy shifted right once per
+// halving interval (0 after 64 halvings), as the bitcoin family computes it.
+func (b *Base) BlockSubsidy(height int64) int64 {
+	if height < 0 {
+		return 0
+	}
+	halvings := height / b.cfg.HalvingInterval
+	if halvings >= 64 {
+		return 0
+	}
+	return b.cfg.InitialSubsidy >> halvings
+}
 
 // Hasher implements Coin.
 func (b *Base) Hasher() pow.Hasher { return b.cfg.Hasher }

@@ -21,6 +21,9 @@ type Coin interface {
 	// CoinbaseMaturity is the number of confirmations before a coinbase
 	// output may be spent (100 for Bitcoin); rewards are final then.
 	CoinbaseMaturity() int
+	// BlockSubsidy is the newly minted amount of a block at height, in
+	// base units, without transaction fees (PPS pays shares from it).
+	BlockSubsidy(height int64) int64
 	// Hasher returns the proof-of-work hash of an 80-byte header.
 	Hasher() pow.Hasher
 	// Diff1 is the target of a difficulty-1 share.

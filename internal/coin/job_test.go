@@ -17,7 +17,7 @@ var testPayout = []byte{0x00, 0x14, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 1
 func testBase(t testing.TB, segwit bool) *Base {
 	t.Helper()
 	b, err := NewBase(BaseConfig{
-		Symbol: "tst", Network: Regtest, CoinbaseMaturity: 100, Hasher: pow.SHA256d,
+		Symbol: "tst", Network: Regtest, CoinbaseMaturity: 100, InitialSubsidy: 50e8, HalvingInterval: 150, Hasher: pow.SHA256d,
 		Diff1: target.SHA256dDiff1, HashrateMultiplier: target.SHA256dHashesPerDiff1, Segwit: segwit,
 		TemplateRules: []string{"segwit"},
 		DecodeAddress: func(addr string) ([]byte, error) { return nil, &AddressError{Addr: addr} },
@@ -49,7 +49,7 @@ func testJob(t testing.TB, opts JobOptions) (*Base, *Template, *Job) {
 }
 
 func TestNewBaseErrors(t *testing.T) {
-	ok := BaseConfig{Symbol: "x", Network: Regtest, CoinbaseMaturity: 1, Hasher: pow.SHA256d, Diff1: target.SHA256dDiff1,
+	ok := BaseConfig{Symbol: "x", Network: Regtest, CoinbaseMaturity: 1, InitialSubsidy: 1, HalvingInterval: 1, Hasher: pow.SHA256d, Diff1: target.SHA256dDiff1,
 		HashrateMultiplier: 1, DecodeAddress: func(string) ([]byte, error) { return nil, nil }}
 	tests := []struct {
 		name string
@@ -58,6 +58,8 @@ func TestNewBaseErrors(t *testing.T) {
 		{"empty symbol", func(c *BaseConfig) { c.Symbol = "" }},
 		{"empty network", func(c *BaseConfig) { c.Network = "" }},
 		{"zero maturity", func(c *BaseConfig) { c.CoinbaseMaturity = 0 }},
+		{"zero subsidy", func(c *BaseConfig) { c.InitialSubsidy = 0 }},
+		{"zero halving interval", func(c *BaseConfig) { c.HalvingInterval = 0 }},
 		{"nil hasher", func(c *BaseConfig) { c.Hasher = nil }},
 		{"zero diff1", func(c *BaseConfig) { c.Diff1 = target.Target{} }},
 		{"zero multiplier", func(c *BaseConfig) { c.HashrateMultiplier = 0 }},

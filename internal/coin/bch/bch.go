@@ -45,16 +45,18 @@ type Params struct {
 	Prefix     string // CashAddr prefix, without ":"
 	LegacyP2PK byte   // base58 version byte of P2PKH addresses
 	LegacyP2SH byte   // base58 version byte of P2SH addresses
+	// HalvingInterval is the subsidy halving period in blocks.
+	HalvingInterval int64
 }
 
-// Network parameters (bchd's chaincfg: CashAddressPrefix and the legacy
-// version bytes, which are Bitcoin's).
+// Network parameters (bchd's chaincfg: CashAddressPrefix, the legacy
+// version bytes, which are Bitcoin's, and SubsidyReductionInterval).
 var (
-	MainNetParams  = Params{coin.Mainnet, "bitcoincash", 0x00, 0x05}
-	TestNetParams  = Params{coin.Testnet, "bchtest", 0x6f, 0xc4}
-	TestNet4Params = Params{coin.Testnet4, "bchtest", 0x6f, 0xc4}
-	RegTestParams  = Params{coin.Regtest, "bchreg", 0x6f, 0xc4}
-	SimNetParams   = Params{coin.Simnet, "bchsim", 0x3f, 0x7b}
+	MainNetParams  = Params{coin.Mainnet, "bitcoincash", 0x00, 0x05, 210_000}
+	TestNetParams  = Params{coin.Testnet, "bchtest", 0x6f, 0xc4, 210_000}
+	TestNet4Params = Params{coin.Testnet4, "bchtest", 0x6f, 0xc4, 210_000}
+	RegTestParams  = Params{coin.Regtest, "bchreg", 0x6f, 0xc4, 150}
+	SimNetParams   = Params{coin.Simnet, "bchsim", 0x3f, 0x7b, 210_000}
 )
 
 var networks = map[string]*Params{
@@ -88,6 +90,8 @@ func New(network string) (*Coin, error) {
 		Symbol:             Symbol,
 		Network:            p.Network,
 		CoinbaseMaturity:   CoinbaseMaturity,
+		InitialSubsidy:     50 * 100_000_000,
+		HalvingInterval:    p.HalvingInterval,
 		Hasher:             pow.SHA256d,
 		Diff1:              target.SHA256dDiff1,
 		HashrateMultiplier: target.SHA256dHashesPerDiff1,

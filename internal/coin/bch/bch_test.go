@@ -242,6 +242,14 @@ func TestConformance(t *testing.T) {
 					blockVector(t, "bchd regtest block 1", regBlock1, 1),
 				},
 				Bits: bits,
+				// bchd: 50 BCH halved every 210,000 blocks (150 on regtest);
+				// 6.25 BCH from the 2020 halving at 630,000.
+				Subsidies: map[string][]cointest.SubsidyVector{
+					"mainnet": {{Height: 629_999, Want: 125e7}, {Height: 630_000, Want: 625_000_000}},
+					"testnet": {{Height: 210_000, Want: 25e8}},
+					"regtest": {{Height: 149, Want: 50e8}, {Height: 150, Want: 25e8}},
+					"simnet":  {{Height: 210_000, Want: 25e8}},
+				}[network],
 				Templates: []cointest.TemplateVector{{
 					Name: "bchd v0.22.2 regtest height 2", Raw: readFile(t, "regtest-gbt-2.json"),
 					PayoutScript: payout, PoolTag: "/jetpool/", WantWitness: false,

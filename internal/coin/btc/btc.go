@@ -58,6 +58,8 @@ func New(network string) (*Coin, error) {
 		Symbol:             Symbol,
 		Network:            n.net,
 		CoinbaseMaturity:   int(n.params.CoinbaseMaturity),
+		InitialSubsidy:     50 * 100_000_000,
+		HalvingInterval:    int64(n.params.SubsidyReductionInterval),
 		Hasher:             pow.SHA256d,
 		Diff1:              target.SHA256dDiff1,
 		HashrateMultiplier: target.SHA256dHashesPerDiff1,

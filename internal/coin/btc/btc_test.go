@@ -290,6 +290,10 @@ func TestConformanceMainnet(t *testing.T) {
 			{Name: "block 100000 transactions", Raw: templateFromBlock(t, b100k, 100000), PayoutScript: payout, PoolTag: "/jetpool/"},
 		},
 		Bits: bitsVectors(),
+		// Mainnet: 50 BTC at genesis and block 100000, 25 from 210000, 3.125
+		// from the 2024 halving at 840000, nothing from 6,930,000 (33 halvings).
+		Subsidies: []cointest.SubsidyVector{{Height: 0, Want: 50e8}, {Height: 100_000, Want: 50e8}, {Height: 210_000, Want: 25e8},
+			{Height: 839_999, Want: 625_000_000}, {Height: 840_000, Want: 312_500_000}, {Height: 6_929_999, Want: 1}, {Height: 6_930_000, Want: 0}},
 	})
 }
 
@@ -309,6 +313,8 @@ func TestConformanceRegtest(t *testing.T) {
 		Blocks:    []cointest.BlockVector{{Name: "block 1 (OP_1 height, empty witness commitment)", Header: b1[:80], Coinbase: rawBlockVector(t, "b1", b1, 1).Coinbase, WTxIDs: []coin.Hash{}, Height: 1}},
 		Templates: regtestTemplates(t, payout),
 		Bits:      bitsVectors(),
+		// Bitcoin Core regtest: nSubsidyHalvingInterval 150.
+		Subsidies: []cointest.SubsidyVector{{Height: 149, Want: 50e8}, {Height: 150, Want: 25e8}, {Height: 300, Want: 1_250_000_000}},
 	})
 }
 
@@ -328,6 +334,7 @@ func TestConformanceOtherNetworks(t *testing.T) {
 				Addresses: addressVectors(t, tc.network),
 				Templates: regtestTemplates(t, mustHex(t, tc.payout)),
 				Bits:      bitsVectors(),
+				Subsidies: []cointest.SubsidyVector{{Height: 209_999, Want: 50e8}, {Height: 210_000, Want: 25e8}},
 			})
 		})
 	}

@@ -32,6 +32,15 @@ type Vectors struct {
 	Blocks    []BlockVector
 	Templates []TemplateVector
 	Bits      []BitsVector
+	// Subsidies are block subsidies at heights, from the real chain (the
+	// coinbase of a block minus its fees) or the node's schedule.
+	Subsidies []SubsidyVector
+}
+
+// SubsidyVector is the subsidy (base units) of a block at Height.
+type SubsidyVector struct {
+	Height int64
+	Want   int64
 }
 
 // AddressVector is a payout address and the script it must map to, or an
@@ -96,6 +105,27 @@ func Run(t *testing.T, c coin.Coin, v Vectors) {
 	t.Run("Blocks", func(t *testing.T) { testBlocks(t, c, v.Blocks) })
 	t.Run("Templates", func(t *testing.T) { testTemplates(t, c, v.Templates) })
 	t.Run("Bits", func(t *testing.T) { testBits(t, c, v.Bits) })
+	t.Run("Subsidy", func(t *testing.T) { testSubsidy(t, c, v.Subsidies) })
+}
+
+func testSubsidy(t *testing.T, c coin.Coin, vs []SubsidyVector) {
+	for _, v := range vs {
+		if got := c.BlockSubsidy(v.Height); got != v.Want {
+			t.Errorf("BlockSubsidy(%d) = %d, want %d", v.Height, got, v.Want)
+		}
+	}
+	// Every coin: a positive subsidy at genesis that never grows.
+	prev := c.BlockSubsidy(0)
+	if prev <= 0 {
+		t.Fatalf("BlockSubsidy(0) = %d, want > 0", prev)
+	}
+	for h := int64(1); h < 1<<40; h = h*3 + 7 {
+		s := c.BlockSubsidy(h)
+		if s < 0 || s > prev {
+			t.Fatalf("BlockSubsidy(%d) = %d after %d: must be non-negative and never grow", h, s, prev)
+		}
+		prev = s
+	}
 }
 
 func testMetadata(t *testing.T, c coin.Coin, v Vectors) {

@@ -42,22 +42,25 @@ type Coin struct {
 }
 
 // Chain parameters from Litecoin Core's chainparams.cpp (base58 prefixes,
-// bech32 hrp, network magic); only the fields address decoding and
-// chaincfg.Register read are set.
+// bech32 hrp, network magic, nSubsidyHalvingInterval); only the fields
+// address decoding, chaincfg.Register and the subsidy read are set.
 var (
 	MainNetParams = chaincfg.Params{
 		Name: "litecoin-mainnet", Net: 0xdbb6c0fb, Bech32HRPSegwit: "ltc",
 		PubKeyHashAddrID: 0x30, ScriptHashAddrID: 0x32, CoinbaseMaturity: 100,
+		SubsidyReductionInterval: 840_000,
 	}
 	TestNet4Params = chaincfg.Params{
 		Name: "litecoin-testnet4", Net: 0xf1c8d2fd, Bech32HRPSegwit: "tltc",
 		PubKeyHashAddrID: 0x6f, ScriptHashAddrID: 0x3a, CoinbaseMaturity: 100,
+		SubsidyReductionInterval: 840_000,
 	}
 	RegressionNetParams = chaincfg.Params{
 		// Litecoin's regtest magic (fabfb5da) is Bitcoin's; a distinct
 		// value keys it in btcd's registry of networks.
 		Name: "litecoin-regtest", Net: 0x6c746372, Bech32HRPSegwit: "rltc",
 		PubKeyHashAddrID: 0x6f, ScriptHashAddrID: 0x3a, CoinbaseMaturity: 100,
+		SubsidyReductionInterval: 150,
 	}
 )
 
@@ -88,6 +91,8 @@ func New(network string) (*Coin, error) {
 		Symbol:             Symbol,
 		Network:            n.net,
 		CoinbaseMaturity:   int(n.params.CoinbaseMaturity),
+		InitialSubsidy:     50 * 100_000_000,
+		HalvingInterval:    int64(n.params.SubsidyReductionInterval),
 		Hasher:             pow.Scrypt,
 		Diff1:              target.ScryptDiff1,
 		HashrateMultiplier: target.ScryptHashesPerDiff1,

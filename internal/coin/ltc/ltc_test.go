@@ -139,6 +139,13 @@ func TestConformance(t *testing.T) {
 				Headers:   headers,
 				Blocks:    []cointest.BlockVector{blockVector(t, "mainnet genesis", genesis, 0)},
 				Bits:      bits,
+				// Litecoin Core: 50 LTC halved every 840,000 blocks (150 on
+				// regtest); 6.25 LTC since the 2023 halving at 2,520,000.
+				Subsidies: map[string][]cointest.SubsidyVector{
+					"mainnet":  {{Height: 839_999, Want: 50e8}, {Height: 840_000, Want: 25e8}, {Height: 2_520_000, Want: 625_000_000}, {Height: 2_900_000, Want: 625_000_000}},
+					"testnet4": {{Height: 840_000, Want: 25e8}},
+					"regtest":  {{Height: 149, Want: 50e8}, {Height: 150, Want: 25e8}},
+				}[network],
 			}
 			if network == "regtest" {
 				v.Blocks = append(v.Blocks, blockVector(t, "regtest block 1", regBlock1, 1))
