@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/big"
 	"sort"
@@ -44,25 +45,57 @@ import (
 const moneyShareDiff = 1.0 / (1 << 10)
 
 // moneyPool is the whole pool in one process on one embedded NATS: gateway,
-// jobmaker, blocksubmit, ingest, stats, blocks, accounts, chainwatch,
-// rewards and payouts, on a simnet btcd with btcwallet as the pool wallet.
+// jobmaker, blocksubmit, ingest, stats, blocks, accounts, chainwatch and
+// rewards, plus payouts when the pool has a wallet, on a btcd-family node
+// (btcd simnet with btcwallet as the pool wallet, or bchd regtest).
 type moneyPool struct {
 	t       *testing.T
+	coin    string
 	btcd    *localsvc.Btcd
-	wallet  *simnetWallet
+	wallet  *simnetWallet // nil without a wallet
 	proc    *process.Process
 	gw      *gateway.Gateway
 	st      *ledger.Store
-	address string // pool address, owned by the wallet
+	address string // pool address (owned by the wallet, if any)
 	cfg     config.Config
 	cancel  context.CancelFunc
 	done    chan error
 }
 
+// poolSpec says which pool startLedgerPool starts. The zero value is the
+// Bitcoin simnet pool without a wallet, paid at a fixed test address.
+type poolSpec struct {
+	coin, network string         // default "btc", "simnet"
+	node          *localsvc.Btcd // default a new simnet btcd
+	// wallet starts btcwallet (simnet only) and pays the pool to a wallet
+	// address; payouts also runs the payouts function on it.
+	wallet, payouts bool
+	address         string // pool address without a wallet (default simnetAddress 7)
+	extra           []functions.Function
+	mutate          func(*config.Config) // applied before seeding KV
+}
+
+// startMoneyPool is the Bitcoin simnet pool with btcwallet and payouts.
 func startMoneyPool(t *testing.T) *moneyPool {
 	t.Helper()
-	btcd := testenv.Btcd(t, "simnet")
-	wallet := startSimnetWallet(t, btcd)
+	return startLedgerPool(t, poolSpec{wallet: true, payouts: true})
+}
+
+// startLedgerPool starts the pool of spec: PPLNS (fee 1.5 %, SOLO 0.5 %),
+// every miner pinned at moneyShareDiff, a PPLNS window of 3.5 shares.
+func startLedgerPool(t *testing.T, spec poolSpec) *moneyPool {
+	t.Helper()
+	if spec.coin == "" {
+		spec.coin, spec.network = "btc", "simnet"
+	}
+	btcd := spec.node
+	if btcd == nil {
+		btcd = testenv.Btcd(t, spec.network)
+	}
+	var wallet *simnetWallet
+	if spec.wallet {
+		wallet = startSimnetWallet(t, btcd)
+	}
 	pgDSN, chDSN := testenv.PostgresDB(t), testenv.ClickHouseDB(t)
 	ns := testenv.NATS(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -73,7 +106,12 @@ func startMoneyPool(t *testing.T) *moneyPool {
 		cancel()
 		t.Fatal(err)
 	}
-	addr := wallet.newAddress(t)
+	addr := spec.address
+	if wallet != nil {
+		addr = wallet.newAddress(t)
+	} else if addr == "" {
+		addr = simnetAddress(t, 7)
+	}
 	cfg := config.Default()
 	cfg.Pool.Tag = "/jetpool-money/"
 	cfg.Pool.FeeBasisPoints = 150
@@ -85,38 +123,49 @@ func startMoneyPool(t *testing.T) *moneyPool {
 	cfg.Vardiff.Initial, cfg.Vardiff.Min, cfg.Vardiff.Max = moneyShareDiff, moneyShareDiff, moneyShareDiff
 	cfg.Ingest.MaxDelay = config.Duration(100 * time.Millisecond)
 	cfg.Payouts.Interval = config.Duration(time.Second)
-	cfg.Payouts.Minimum = map[string]int64{"btc": 10_000}
+	cfg.Payouts.Minimum = map[string]int64{spec.coin: 10_000}
 	cfg.Payouts.Confirmations = 1
-	cfg.Coins = map[string]config.Coin{"btc": {Symbol: "btc", Network: "simnet", PoolAddress: addr, Enabled: true,
+	cc := config.Coin{Symbol: spec.coin, Network: spec.network, PoolAddress: addr, Enabled: true,
 		JobRefresh: config.Duration(30 * time.Second),
 		Node:       config.Node{RPCURL: btcd.RPCURL(), WSURL: btcd.WSURL(), User: btcd.RPCUser(), Pass: btcd.RPCPass()},
-		Wallet:     config.Wallet{RPCURL: wallet.url, User: "jetpool", Pass: "jetpool", Passphrase: "password"},
-		Regions:    map[string]config.Listeners{"test": {TCP: "127.0.0.1:0", TLS: "127.0.0.1:0"}}}}
+		Regions:    map[string]config.Listeners{"test": {TCP: "127.0.0.1:0", TLS: "127.0.0.1:0"}}}
+	if wallet != nil {
+		cc.Wallet = config.Wallet{RPCURL: wallet.url, User: "jetpool", Pass: "jetpool", Passphrase: "password"}
+	}
+	cfg.Coins = map[string]config.Coin{spec.coin: cc}
+	if spec.mutate != nil {
+		spec.mutate(&cfg)
+	}
 	if _, err := kv.Seed(ctx, p.Env.KV, cfg, true); err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	gw, err := gateway.New(gateway.Options{Symbol: "btc", Network: "simnet", Region: "test", TCPAddr: "127.0.0.1:0",
+	gw, err := gateway.New(gateway.Options{Symbol: spec.coin, Network: spec.network, Region: "test", TCPAddr: "127.0.0.1:0",
 		TLSAddr: "127.0.0.1:0", Stratum: cfg.Stratum, Vardiff: cfg.Vardiff, ReconnectWait: time.Second})
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	st, err := ledger.Open(ctx, pgDSN)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	mp := &moneyPool{t: t, btcd: btcd, wallet: wallet, proc: p, gw: gw, st: st, address: addr, cfg: cfg,
+	mp := &moneyPool{t: t, coin: spec.coin, btcd: btcd, wallet: wallet, proc: p, gw: gw, st: st, address: addr, cfg: cfg,
 		cancel: cancel, done: make(chan error, 1)}
-	go func() {
-		mp.done <- p.Run(ctx, jobmaker.New(), blocksubmit.New(), gw,
-			&ingest.Function{Grace: time.Second},
-			&stats.Function{Grace: time.Second, SettleEvery: 250 * time.Millisecond},
-			blocks.New(), accounts.New(),
-			&chainwatch.Function{Interval: 500 * time.Millisecond},
-			// An empty window is final after 2s (default 10 min): the
-			// pool keeps the block, and the test checks that too.
-			&rewards.Function{EmptyWindowGrace: 2 * time.Second},
-			&payouts.Function{Interval: time.Second})
-	}()
+	fns := []functions.Function{jobmaker.New(), blocksubmit.New(), gw,
+		&ingest.Function{Grace: time.Second},
+		&stats.Function{Grace: time.Second, SettleEvery: 250 * time.Millisecond},
+		blocks.New(), accounts.New(),
+		&chainwatch.Function{Interval: 500 * time.Millisecond},
+		// An empty window is final after 2s (default 10 min): the
+		// pool keeps the block, and the test checks that too.
+		&rewards.Function{EmptyWindowGrace: 2 * time.Second}}
+	if spec.payouts {
+		fns = append(fns, &payouts.Function{Interval: time.Second})
+	}
+	fns = append(fns, spec.extra...)
+	go func() { mp.done <- p.Run(ctx, fns...) }()
 	t.Cleanup(mp.stop)
 	select {
 	case <-gw.Ready():
@@ -160,30 +209,17 @@ func (mp *moneyPool) setScheme(t *testing.T, scheme string) {
 }
 
 // mine runs the given miners (user, password) against the gateway until
-// the ledger has at least n more blocks, then stops them and waits until
-// every block is rewarded.
+// the ledger has at least n more blocks and every miner found one of them,
+// then stops them and waits until every block is rewarded.
 func (mp *moneyPool) mine(t *testing.T, n int, users ...[2]string) {
 	t.Helper()
-	ctx := context.Background()
-	before, err := mp.st.Blocks(ctx, "btc", 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "stratum+tcp://" + mp.gw.Addrs()["stratum+tcp"]
-	var stops []func() miner.Stats
-	for _, u := range users {
-		stops = append(stops, runMinerWith(t, url, u[0], u[1]))
-	}
-	known := map[string]bool{}
-	for _, b := range before {
-		known[b.Hash] = true
-	}
-	// n new blocks, and one found by every miner: the PPLNS window of a
-	// block then usually spans both pool miners.
-	waitFor(t, 90*time.Second, "blocks in the ledger", func() bool {
-		bs, _ := mp.st.Blocks(ctx, "btc", 10000)
+	mp.mineUntil(t, fmt.Sprintf("%d blocks in the ledger, one by every miner", n), func(before, now []ledger.Block) bool {
+		known := map[string]bool{}
+		for _, b := range before {
+			known[b.Hash] = true
+		}
 		finders := map[string]bool{}
-		for _, b := range bs {
+		for _, b := range now {
 			if !known[b.Hash] {
 				finders[b.Finder] = true
 			}
@@ -193,7 +229,28 @@ func (mp *moneyPool) mine(t *testing.T, n int, users ...[2]string) {
 				return false
 			}
 		}
-		return len(bs) >= len(before)+n
+		return len(now) >= len(before)+n
+	}, users...)
+}
+
+// mineUntil runs the given miners until done(blocks before, blocks now)
+// holds for the ledger's blocks, then stops them and waits until every
+// block is rewarded.
+func (mp *moneyPool) mineUntil(t *testing.T, what string, done func(before, now []ledger.Block) bool, users ...[2]string) {
+	t.Helper()
+	ctx := context.Background()
+	before, err := mp.st.Blocks(ctx, mp.coin, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "stratum+tcp://" + mp.gw.Addrs()["stratum+tcp"]
+	var stops []func() miner.Stats
+	for _, u := range users {
+		stops = append(stops, runMinerWith(t, url, u[0], u[1]))
+	}
+	waitFor(t, 90*time.Second, what, func() bool {
+		bs, _ := mp.st.Blocks(ctx, mp.coin, 10000)
+		return done(before, bs)
 	})
 	for _, stop := range stops {
 		stop()
@@ -201,7 +258,7 @@ func (mp *moneyPool) mine(t *testing.T, n int, users ...[2]string) {
 	// A block published just before the stop reaches the ledger shortly.
 	time.Sleep(time.Second)
 	waitFor(t, 60*time.Second, "every block rewarded", func() bool {
-		bs, _ := mp.st.Blocks(ctx, "btc", 10000)
+		bs, _ := mp.st.Blocks(ctx, mp.coin, 10000)
 		for _, b := range bs {
 			if !b.Rewarded {
 				return false
@@ -241,7 +298,11 @@ func simnetDifficulty() float64 {
 type shareLog struct {
 	cons   jetstream.Consumer
 	seen   map[string]bool // batch message ids
-	shares []loggedShare
+	shares []loggedShare   // accepted pool (non-solo) shares, by time
+	// batches are the message ids in stream order; every batch is listed,
+	// even one without an accepted pool share.
+	batches []string
+	byBatch map[string][]loggedShare
 }
 
 type loggedShare struct {
@@ -251,14 +312,15 @@ type loggedShare struct {
 	idx        int
 	address    string
 	difficulty float64
+	netDiff    float64
 	block      bool
 	height     int64
 }
 
-func followShares(t *testing.T, js jetstream.JetStream) *shareLog {
+func followShares(t *testing.T, js jetstream.JetStream, coin string) *shareLog {
 	t.Helper()
 	cons, err := js.OrderedConsumer(context.Background(), streams.Shares, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"shares.btc.>"}})
+		FilterSubjects: []string{"shares." + coin + ".>"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,6 +331,9 @@ func followShares(t *testing.T, js jetstream.JetStream) *shareLog {
 // shares are kept.
 func (l *shareLog) poll(t *testing.T) {
 	t.Helper()
+	if l.byBatch == nil {
+		l.byBatch = map[string][]loggedShare{}
+	}
 	for {
 		msgs, err := l.cons.FetchNoWait(500)
 		if err != nil {
@@ -285,10 +350,13 @@ func (l *shareLog) poll(t *testing.T) {
 				continue
 			}
 			l.seen[b.MsgID()] = true
+			l.batches = append(l.batches, b.MsgID())
 			for i, s := range b.Shares {
 				if s.Accepted && !s.Solo {
-					l.shares = append(l.shares, loggedShare{tsMs: s.TimeMs, gateway: b.Gateway, seq: b.Seq, idx: i,
-						address: s.Address, difficulty: s.Difficulty, block: s.Block, height: s.Height})
+					ls := loggedShare{tsMs: s.TimeMs, gateway: b.Gateway, seq: b.Seq, idx: i, address: s.Address,
+						difficulty: s.Difficulty, netDiff: s.NetworkDifficulty, block: s.Block, height: s.Height}
+					l.shares = append(l.shares, ls)
+					l.byBatch[b.MsgID()] = append(l.byBatch[b.MsgID()], ls)
 				}
 			}
 		}
@@ -427,7 +495,7 @@ func expectedSplit(coinbase int64, bps int, work map[string]*big.Rat) (fee int64
 func TestLedgerMoneyCycleOnSimnet(t *testing.T) {
 	mp := startMoneyPool(t)
 	ctx := context.Background()
-	shares := followShares(t, mp.proc.Env.JS)
+	shares := followShares(t, mp.proc.Env.JS, "btc")
 	alice, bob, carol := simnetAddress(t, 1), simnetAddress(t, 2), simnetAddress(t, 3)
 
 	// PPLNS, then PROP: two pool miners with different addresses and workers.
@@ -439,120 +507,12 @@ func TestLedgerMoneyCycleOnSimnet(t *testing.T) {
 	shares.poll(t)
 
 	// Mature: 100 blocks on top of the last pool block.
-	if _, err := mp.btcd.Client().Generate(ctx, 100); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 60*time.Second, "every block confirmed or orphaned", func() bool {
-		bs, _ := mp.st.Blocks(ctx, "btc", 10000)
-		for _, b := range bs {
-			if b.State == ledger.StatePending {
-				return false
-			}
+	all := mp.mature(t)
+	credited, schemes, multiMiner := mp.checkSplits(t, all, shares)
+	for _, b := range all {
+		if b.State == ledger.StateConfirmed && b.Scheme == config.SchemeSOLO && b.Finder != carol {
+			t.Errorf("block %d split SOLO, found by %s", b.Height, b.Finder)
 		}
-		return true
-	})
-	all, err := mp.st.Blocks(ctx, "btc", 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if !all[i].FoundAt.Equal(all[j].FoundAt) {
-			return all[i].FoundAt.Before(all[j].FoundAt)
-		}
-		return all[i].Hash < all[j].Hash
-	})
-
-	c, err := coin.Get("btc", "simnet")
-	if err != nil {
-		t.Fatal(err)
-	}
-	poolScript, err := c.ValidateAddress(mp.address)
-	if err != nil {
-		t.Fatal(err)
-	}
-	credited := map[string]int64{}
-	schemes := map[string]int{}
-	multiMiner := 0
-	// Windows end just after the block's found millisecond (the gateway
-	// stamps the block share and the block in the same millisecond), and a
-	// round starts just after the previous block's millisecond.
-	for i, b := range all {
-		rw, err := mp.st.Rewards(ctx, "btc", b.Hash)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b.State == ledger.StateOrphaned {
-			// An orphaned block credits nothing.
-			if len(rw) != 0 {
-				t.Errorf("orphaned block %d %s still has rewards %v", b.Height, b.Hash, rw)
-			}
-			t.Logf("block %d %s orphaned (%s)", b.Height, b.Hash, b.OrphanReason)
-			continue
-		}
-		if b.State != ledger.StateConfirmed {
-			t.Fatalf("block %d %s in state %s", b.Height, b.Hash, b.State)
-		}
-		schemes[b.Scheme]++
-		// The coinbase on the chain pays exactly the recorded value, all to the pool.
-		blk := fetchBlock(t, mp.btcd, b.Hash)
-		var onChain, toPool int64
-		for _, out := range blk.Transactions[0].TxOut {
-			onChain += out.Value
-			if bytes.Equal(out.PkScript, poolScript) {
-				toPool += out.Value
-			}
-		}
-		if onChain != b.CoinbaseValue || toPool != b.CoinbaseValue {
-			t.Errorf("block %d: chain coinbase %d (to pool %d), ledger %d", b.Height, onChain, toPool, b.CoinbaseValue)
-		}
-		// Σ rewards + fee = coinbase.
-		if b.PoolFee == nil {
-			t.Fatalf("block %d has no pool fee", b.Height)
-		}
-		sum := *b.PoolFee
-		for _, v := range rw {
-			sum += v
-		}
-		if sum != b.CoinbaseValue {
-			t.Errorf("block %d: rewards %v + fee %d = %d, coinbase %d", b.Height, rw, *b.PoolFee, sum, b.CoinbaseValue)
-		}
-		// The split, recomputed from the shares.
-		var work map[string]*big.Rat
-		switch b.Scheme {
-		case config.SchemePPLNS:
-			work = shares.pplnsWork(b.FoundAt.UnixMilli()+1, mp.cfg.Pool.PPLNSWindow*b.NetworkDifficulty)
-		case config.SchemePROP:
-			from := int64(math.MinInt64)
-			if i > 0 {
-				from = all[i-1].FoundAt.UnixMilli() + 1
-			}
-			work = shares.roundWork(from, b.FoundAt.UnixMilli()+1)
-		case config.SchemeSOLO:
-			work = map[string]*big.Rat{b.Finder: big.NewRat(1, 1)}
-			if !b.Solo || b.Finder != carol {
-				t.Errorf("block %d split SOLO, found by %s (solo %v)", b.Height, b.Finder, b.Solo)
-			}
-		default:
-			t.Fatalf("block %d: scheme %q", b.Height, b.Scheme)
-		}
-		if b.Solo && b.Scheme != config.SchemeSOLO {
-			t.Errorf("solo block %d split %s", b.Height, b.Scheme)
-		}
-		if b.Scheme != config.SchemeSOLO && !shares.blockShareBefore(b.Finder, b.Height, b.FoundAt.UnixMilli()+1) {
-			t.Errorf("block %d: the finder's own block share is not in its window", b.Height)
-		}
-		fee, want := expectedSplit(b.CoinbaseValue, mp.cfg.Pool.FeeFor(b.Scheme), work)
-		if *b.PoolFee != fee || !equalAmounts(rw, want) {
-			t.Errorf("block %d (%s): ledger fee %d rewards %v; from the shares fee %d rewards %v",
-				b.Height, b.Scheme, *b.PoolFee, rw, fee, want)
-		}
-		if len(rw) >= 2 {
-			multiMiner++
-		}
-		for a, v := range rw {
-			credited[a] += v
-		}
-		t.Logf("block %d %s %s fee %d rewards %v", b.Height, b.Scheme, b.Worker, *b.PoolFee, rw)
 	}
 	if schemes[config.SchemePPLNS] == 0 || schemes[config.SchemePROP] == 0 || schemes[config.SchemeSOLO] == 0 {
 		t.Errorf("confirmed blocks per scheme %v: every scheme needs one", schemes)
@@ -619,6 +579,150 @@ func TestLedgerMoneyCycleOnSimnet(t *testing.T) {
 	if err := mp.st.CheckInvariants(ctx); err != nil {
 		t.Errorf("ledger invariants: %v", err)
 	}
+}
+
+// mature has the node generate 100 blocks (to its own mining address, not
+// the pool's), waits until chainwatch has settled every block of the
+// ledger and returns them by found time.
+func (mp *moneyPool) mature(t *testing.T) []ledger.Block {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := mp.btcd.Client().Generate(ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "every block confirmed or orphaned", func() bool {
+		bs, _ := mp.st.Blocks(ctx, mp.coin, 10000)
+		for _, b := range bs {
+			if b.State == ledger.StatePending {
+				return false
+			}
+		}
+		return true
+	})
+	all, err := mp.st.Blocks(ctx, mp.coin, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].FoundAt.Equal(all[j].FoundAt) {
+			return all[i].FoundAt.Before(all[j].FoundAt)
+		}
+		return all[i].Hash < all[j].Hash
+	})
+	return all
+}
+
+// coinbaseOnChain reads a block's coinbase from the node: its total value
+// and the part paid to the pool address.
+func (mp *moneyPool) coinbaseOnChain(t *testing.T, hash string) (total, toPool int64) {
+	t.Helper()
+	c, err := coin.Get(mp.coin, mp.cfg.Coins[mp.coin].Network)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poolScript, err := c.ValidateAddress(mp.address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk := fetchBlock(t, mp.btcd, hash)
+	for _, out := range blk.Transactions[0].TxOut {
+		total += out.Value
+		if bytes.Equal(out.PkScript, poolScript) {
+			toPool += out.Value
+		}
+	}
+	return total, toPool
+}
+
+// checkSplits checks every settled block (all, by found time) against the
+// chain and the shares: an orphaned block has no rewards; a confirmed one
+// has a coinbase on chain that pays exactly its recorded value to the
+// pool, rewards + fee = coinbase, and the split recomputed from the shares
+// by its scheme (PPS and FPPS: the pool keeps the block). It returns the
+// confirmed rewards per miner, the confirmed blocks per scheme and how
+// many blocks were split between two miners or more.
+func (mp *moneyPool) checkSplits(t *testing.T, all []ledger.Block, shares *shareLog) (credited map[string]int64, schemes map[string]int, multiMiner int) {
+	t.Helper()
+	ctx := context.Background()
+	credited, schemes = map[string]int64{}, map[string]int{}
+	// Windows end just after the block's found millisecond (the gateway
+	// stamps the block share and the block in the same millisecond), and a
+	// round starts just after the previous block's millisecond.
+	for i, b := range all {
+		rw, err := mp.st.Rewards(ctx, mp.coin, b.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.State == ledger.StateOrphaned {
+			// An orphaned block credits nothing.
+			if len(rw) != 0 {
+				t.Errorf("orphaned block %d %s still has rewards %v", b.Height, b.Hash, rw)
+			}
+			t.Logf("block %d %s orphaned (%s)", b.Height, b.Hash, b.OrphanReason)
+			continue
+		}
+		if b.State != ledger.StateConfirmed {
+			t.Fatalf("block %d %s in state %s", b.Height, b.Hash, b.State)
+		}
+		schemes[b.Scheme]++
+		// The coinbase on the chain pays exactly the recorded value, all to the pool.
+		if onChain, toPool := mp.coinbaseOnChain(t, b.Hash); onChain != b.CoinbaseValue || toPool != b.CoinbaseValue {
+			t.Errorf("block %d: chain coinbase %d (to pool %d), ledger %d", b.Height, onChain, toPool, b.CoinbaseValue)
+		}
+		// Σ rewards + fee = coinbase.
+		if b.PoolFee == nil {
+			t.Fatalf("block %d has no pool fee", b.Height)
+		}
+		sum := *b.PoolFee
+		for _, v := range rw {
+			sum += v
+		}
+		if sum != b.CoinbaseValue {
+			t.Errorf("block %d: rewards %v + fee %d = %d, coinbase %d", b.Height, rw, *b.PoolFee, sum, b.CoinbaseValue)
+		}
+		// The split, recomputed from the shares.
+		var work map[string]*big.Rat
+		switch b.Scheme {
+		case config.SchemePPLNS:
+			work = shares.pplnsWork(b.FoundAt.UnixMilli()+1, mp.cfg.Pool.PPLNSWindow*b.NetworkDifficulty)
+		case config.SchemePROP:
+			from := int64(math.MinInt64)
+			if i > 0 {
+				from = all[i-1].FoundAt.UnixMilli() + 1
+			}
+			work = shares.roundWork(from, b.FoundAt.UnixMilli()+1)
+		case config.SchemeSOLO:
+			work = map[string]*big.Rat{b.Finder: big.NewRat(1, 1)}
+			if !b.Solo {
+				t.Errorf("block %d of pool miner %s split SOLO", b.Height, b.Finder)
+			}
+		case config.SchemePPS, config.SchemeFPPS:
+			// The shares were paid as they came: the pool keeps the
+			// block (no work to split: the fee is the whole coinbase).
+			work = map[string]*big.Rat{}
+		default:
+			t.Fatalf("block %d: scheme %q", b.Height, b.Scheme)
+		}
+		if b.Solo && b.Scheme != config.SchemeSOLO {
+			t.Errorf("solo block %d split %s", b.Height, b.Scheme)
+		}
+		if b.Scheme != config.SchemeSOLO && !shares.blockShareBefore(b.Finder, b.Height, b.FoundAt.UnixMilli()+1) {
+			t.Errorf("block %d: the finder's own block share is not in its window", b.Height)
+		}
+		fee, want := expectedSplit(b.CoinbaseValue, mp.cfg.Pool.FeeFor(b.Scheme), work)
+		if *b.PoolFee != fee || !equalAmounts(rw, want) {
+			t.Errorf("block %d (%s): ledger fee %d rewards %v; from the shares fee %d rewards %v",
+				b.Height, b.Scheme, *b.PoolFee, rw, fee, want)
+		}
+		if len(rw) >= 2 {
+			multiMiner++
+		}
+		for a, v := range rw {
+			credited[a] += v
+		}
+		t.Logf("block %d %s %s fee %d rewards %v", b.Height, b.Scheme, b.Worker, *b.PoolFee, rw)
+	}
+	return credited, schemes, multiMiner
 }
 
 func equalAmounts(a, b map[string]int64) bool {
