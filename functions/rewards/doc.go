@@ -23,7 +23,12 @@
 // {"miners":[{"address","work"}]} where work sums share difficulty
 // (float64) of accepted, non-solo shares with time < until, for "pplns"
 // the most recent shares whose work adds up to the requested work, for
-// "round" every share with time >= from.
+// "round" every share with time >= from. When the miners would not fit one
+// NATS message (100,000 miners are megabytes) the reply is
+// {"miners":null,"object":{"bucket":"windows","name","sha256","size",
+// "miners"}}: they are in that JetStream object store, encoded by
+// stats.EncodeWindowMiners, and are used only when their size, SHA-256
+// and count match the reply.
 //
 // It must not talk to nodes or wallets.
 package rewards

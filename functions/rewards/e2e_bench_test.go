@@ -2,7 +2,7 @@ package rewards_test
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,9 +39,11 @@ func (w *timedWindow) PPLNSWindow(ctx context.Context, coin string, until time.T
 // BenchmarkRewardsPPLNS10MShares100kMiners is issue 5's end-to-end figure:
 // a block's PPLNS window over 10 million shares of 100,000 miners, asked
 // of the stats function over NATS (stats.window on ClickHouse), split, and
-// written to the ledger (sub-benchmark stats.window). Loading and rolling
-// up the shares is not timed. The clickhouse and split+write sub-benchmarks
-// say where the time goes. JETPOOL_BENCH_SHARES and JETPOOL_BENCH_MINERS change the size.
+// written to the ledger (sub-benchmark stats.window; the 100,000-miner
+// answer travels through the stats.WindowBucket object store). Loading and
+// rolling up the shares is not timed. The clickhouse, transport and
+// split+write sub-benchmarks say where the time goes. JETPOOL_BENCH_SHARES
+// and JETPOOL_BENCH_MINERS change the size.
 func BenchmarkRewardsPPLNS10MShares100kMiners(b *testing.B) {
 	shares, miners := 10_000_000, 100_000
 	if v, err := fmt.Sscan(os.Getenv("JETPOOL_BENCH_SHARES"), &shares); v != 1 || err != nil {
@@ -216,30 +218,58 @@ func BenchmarkRewardsPPLNS10MShares100kMiners(b *testing.B) {
 	b.Run("stats.window", func(b *testing.B) { run(b, rewards.NATSWindow{NC: nc}) })
 
 	// Where the time goes: the ClickHouse part of the window alone (the
-	// chstore.PPLNS call stats.window makes), the size of stats.window's
-	// reply, and split + write on that window without NATS.
+	// chstore.PPLNS call stats.window makes), the trip of its answer
+	// through the object store (encode, put, get, check, decode), and
+	// split + write on that window without NATS.
 	var fixed window
+	var reply []stats.MinerWork
 	b.Run("clickhouse", func(b *testing.B) {
 		var w *chstore.Window
 		for b.Loop() {
 			var err error
-			if w, err = ch.PPLNS(ctx, chstore.PPLNSRequest{Coin: "btc", EndMs: endMs, N: 1, NetworkDifficulty: netDiff * pool.PPLNSWindow}); err != nil || !w.Complete {
+			if w, err = ch.PPLNS(ctx, chstore.PPLNSRequest{Coin: "btc", EndMs: endMs, N: 1, NetworkDifficulty: netDiff * pool.PPLNSWindow,
+				ByAddress: true}); err != nil || !w.Complete {
 				b.Fatal(w, err)
 			}
 		}
-		reply := stats.WindowReply{ScaleExp: w.ScaleExp, TotalUnits: w.TotalUnits, Complete: w.Complete, AsOfS: w.AsOf}
-		fixed.miner = fixed.miner[:0]
-		for _, m := range w.Miners { // one worker per miner here
-			reply.Miners = append(reply.Miners, stats.MinerWork{Address: m.Address, Work: m.Difficulty, Units: m.Units})
+		reply, fixed.miner = reply[:0], fixed.miner[:0]
+		for _, m := range w.Miners {
+			reply = append(reply, stats.MinerWork{Address: m.Address, Work: m.Difficulty, Units: m.Units})
 			fixed.miner = append(fixed.miner, rewards.MinerWork{Address: m.Address, Work: m.Difficulty})
 		}
-		data, err := json.Marshal(reply)
-		if err != nil {
-			b.Fatal(err)
+		fast := 0.0
+		if w.Fast {
+			fast = 1
 		}
 		b.ReportMetric(float64(w.Shares), "window-shares")
 		b.ReportMetric(float64(w.RolledHours), "rolled-hours")
-		b.ReportMetric(float64(len(data))/1e6, "reply-MB")
+		b.ReportMetric(float64(w.Prefixes), "day-prefixes")
+		b.ReportMetric(fast, "fast-path")
+	})
+	b.Run("transport", func(b *testing.B) {
+		obs, err := js.ObjectStore(ctx, stats.WindowBucket)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var size int
+		for b.Loop() {
+			data := stats.EncodeWindowMiners(reply)
+			size = len(data)
+			sum := sha256.Sum256(data)
+			name := fmt.Sprintf("btc/bench-%x", sum)
+			if _, err := obs.PutBytes(ctx, name, data); err != nil {
+				b.Fatal(err)
+			}
+			got, err := obs.GetBytes(ctx, name)
+			if err != nil || sha256.Sum256(got) != sum {
+				b.Fatal("object store round trip", err)
+			}
+			ms, err := stats.DecodeWindowMiners(got)
+			if err != nil || len(ms) != len(reply) {
+				b.Fatal(len(ms), err)
+			}
+		}
+		b.ReportMetric(float64(size)/1e6, "object-MB")
 		b.ReportMetric(float64(nc.MaxPayload())/1e6, "nats-max-payload-MB")
 	})
 	if len(fixed.miner) == miners {

@@ -41,7 +41,7 @@ func (f *Function) Name() string { return Name }
 // Run implements functions.Function.
 func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 	if f.Window == nil {
-		f.Window = NATSWindow{NC: env.NC}
+		f.Window = NATSWindow{NC: env.NC, JS: env.JS}
 	}
 	if f.EmptyWindowGrace == 0 {
 		f.EmptyWindowGrace = 10 * time.Minute

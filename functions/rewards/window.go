@@ -2,13 +2,17 @@ package rewards
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jetpool/jetpool/functions/stats"
 	"github.com/jetpool/jetpool/internal/ledger"
 )
 
@@ -36,9 +40,12 @@ type MinerWork struct {
 	Work    float64 `json:"work"`
 }
 
-// WindowReply is the statistics service's answer.
+// WindowReply is the statistics service's answer: the miners inline, or,
+// when they would not fit one NATS message, a pointer to them in the
+// stats.WindowBucket object store.
 type WindowReply struct {
-	Miners []MinerWork `json:"miners"`
+	Miners []MinerWork         `json:"miners"`
+	Object *stats.WindowObject `json:"object,omitempty"`
 }
 
 // WindowSource provides the share work a split needs.
@@ -52,7 +59,10 @@ type WindowSource interface {
 
 // NATSWindow asks the statistics service over NATS request/reply.
 type NATSWindow struct {
-	NC      *nats.Conn
+	NC *nats.Conn
+	// JS reads answers stored in the object store (default: a JetStream
+	// context on NC).
+	JS      jetstream.JetStream
 	Timeout time.Duration // default 30s
 }
 
@@ -85,7 +95,49 @@ func (w NATSWindow) ask(ctx context.Context, req WindowRequest) ([]MinerWork, er
 	if err := json.Unmarshal(msg.Data, &rep); err != nil {
 		return nil, fmt.Errorf("rewards: window reply: %w", err)
 	}
+	if rep.Object != nil {
+		return w.fetch(ctx, rep.Object)
+	}
 	return rep.Miners, nil
+}
+
+// fetch reads a stored answer and checks it is exactly the one pointed at.
+func (w NATSWindow) fetch(ctx context.Context, o *stats.WindowObject) ([]MinerWork, error) {
+	if o.Bucket != stats.WindowBucket {
+		return nil, fmt.Errorf("rewards: window object in bucket %q, want %q", o.Bucket, stats.WindowBucket)
+	}
+	js := w.JS
+	if js == nil {
+		var err error
+		if js, err = jetstream.New(w.NC); err != nil {
+			return nil, fmt.Errorf("rewards: window object: %w", err)
+		}
+	}
+	obs, err := js.ObjectStore(ctx, o.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("rewards: window object store: %w", err)
+	}
+	data, err := obs.GetBytes(ctx, o.Name)
+	if err != nil {
+		return nil, fmt.Errorf("rewards: window object %s: %w", o.Name, err)
+	}
+	sum := sha256.Sum256(data)
+	if len(data) != o.Size || hex.EncodeToString(sum[:]) != o.SHA256 {
+		return nil, fmt.Errorf("rewards: window object %s: %d bytes with SHA-256 %x, reply said %d bytes %s",
+			o.Name, len(data), sum, o.Size, o.SHA256)
+	}
+	ms, err := stats.DecodeWindowMiners(data)
+	if err != nil {
+		return nil, fmt.Errorf("rewards: window object %s: %w", o.Name, err)
+	}
+	if len(ms) != o.Miners {
+		return nil, fmt.Errorf("rewards: window object %s: %d miners, reply said %d", o.Name, len(ms), o.Miners)
+	}
+	out := make([]MinerWork, len(ms))
+	for i, m := range ms {
+		out[i] = MinerWork{Address: m.Address, Work: m.Work}
+	}
+	return out, nil
 }
 
 // ToLedger converts summed difficulties to ledger work units.

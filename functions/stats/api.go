@@ -143,9 +143,12 @@ type WindowRequest struct {
 
 // WindowReply answers stats.window: work per address. Work is a float64
 // for display; Units are exact integers in units of 2^ScaleExp whose sum is
-// TotalUnits.
+// TotalUnits. When the miners would not fit one NATS message they are in
+// the WindowBucket object store instead: Miners is null and Object says
+// where (decode with DecodeWindowMiners after checking the SHA-256).
 type WindowReply struct {
 	Miners     []MinerWork    `json:"miners"`
+	Object     *WindowObject  `json:"object,omitempty"`
 	ScaleExp   int            `json:"scale_exp"`
 	TotalUnits *chstore.Units `json:"total_units"`
 	Complete   bool           `json:"complete"`

@@ -11,7 +11,11 @@
 //	                difficulty and height, current round effort
 //	stats.pplns     the exact PPLNS window of a block (chstore.Window)
 //	stats.window    the rewards function's WindowSource contract (per-address
-//	                PPLNS or round work), with exact units alongside
+//	                PPLNS or round work), with exact units alongside; an
+//	                answer too large for one message (InlineLimit) goes into
+//	                the object store WindowBucket ("windows", created at
+//	                start, objects kept WindowObjectTTL) under its SHA-256,
+//	                and the reply points at it
 //
 // Bad input gets a 400 with the reason, an unknown block a 404, and a
 // window whose shares are still on their way into ClickHouse a 503 (retry):

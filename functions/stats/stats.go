@@ -2,15 +2,18 @@ package stats
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/jetpool/jetpool/internal/chstore"
 	"github.com/jetpool/jetpool/internal/coin"
 	"github.com/jetpool/jetpool/internal/config"
+	"github.com/jetpool/jetpool/internal/jsretry"
 	"github.com/jetpool/jetpool/kv"
 )
 
@@ -50,15 +54,24 @@ type Function struct {
 	Grace time.Duration
 	// SettleEvery is how often ingest progress is sampled (default 5s).
 	SettleEvery time.Duration
+	// InlineLimit: a stats.window answer whose miners would take more bytes
+	// than this goes through the WindowBucket object store (default half
+	// the connection's max_payload).
+	InlineLimit int
 
-	stats  atomic.Pointer[config.Stats]
-	pool   atomic.Pointer[config.Pool]
-	store  *chstore.Store
-	cache  *cache
-	mults  sync.Map // coin → float64
-	env    *functions.Env
-	settle *settleLog
+	stats   atomic.Pointer[config.Stats]
+	pool    atomic.Pointer[config.Pool]
+	store   *chstore.Store
+	cache   *cache
+	mults   sync.Map // coin → float64
+	env     *functions.Env
+	settle  *settleLog
+	windows jetstream.ObjectStore
 }
+
+// WindowObjectTTL is how long a stored window answer is kept: the caller
+// reads it right after the reply.
+const WindowObjectTTL = time.Hour
 
 // New returns a stats function.
 func New() functions.Function { return &Function{} }
@@ -114,6 +127,15 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 	}
 	f.settle = newSettleLog(env, store, every)
 	go f.settle.run(ctx)
+	replicas := max(1, env.Streams.Replicas)
+	f.windows, err = jsretry.Value(ctx, func() (jetstream.ObjectStore, error) {
+		return env.JS.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: WindowBucket,
+			Description: "stats.window answers too large for one message, by <coin>/<sha256>",
+			TTL:         WindowObjectTTL, Replicas: replicas, Storage: jetstream.FileStorage})
+	})
+	if err != nil {
+		return fmt.Errorf("stats: object store %s: %w", WindowBucket, err)
+	}
 
 	svc, err := functions.Announce(ctx, env, Name, "hashrate, charts, workers, pool figures and PPLNS windows from ClickHouse")
 	if err != nil {
@@ -510,7 +532,8 @@ func (f *Function) window(ctx context.Context, data []byte) (any, error) {
 		if !(r.Work > 0) {
 			return nil, badRequest("work must be > 0")
 		}
-		w, err = f.store.PPLNS(ctx, chstore.PPLNSRequest{Coin: r.Coin, EndMs: until.UnixMilli() - 1, N: 1, NetworkDifficulty: r.Work, AsOf: mark.asOf})
+		w, err = f.store.PPLNS(ctx, chstore.PPLNSRequest{Coin: r.Coin, EndMs: until.UnixMilli() - 1, N: 1, NetworkDifficulty: r.Work,
+			AsOf: mark.asOf, ByAddress: true})
 	case "round":
 		var fromMs int64 // no from: the coin's first round, every share kept
 		if len(r.From) > 0 && string(r.From) != "null" {
@@ -520,27 +543,57 @@ func (f *Function) window(ctx context.Context, data []byte) (any, error) {
 			}
 			fromMs = max(0, from.UnixMilli())
 		}
-		w, err = f.store.Round(ctx, chstore.RoundRequest{Coin: r.Coin, FromMs: fromMs, ToMs: until.UnixMilli(), AsOf: mark.asOf})
+		w, err = f.store.Round(ctx, chstore.RoundRequest{Coin: r.Coin, FromMs: fromMs, ToMs: until.UnixMilli(), AsOf: mark.asOf, ByAddress: true})
 	default:
 		return nil, badRequest(`kind must be "pplns" or "round", got %q`, r.Kind)
 	}
 	if err != nil {
 		return nil, err
 	}
-	byAddr := map[string]*big.Int{}
-	var order []string
-	for _, m := range w.Miners {
-		if byAddr[m.Address] == nil {
-			byAddr[m.Address] = new(big.Int)
-			order = append(order, m.Address)
-		}
-		byAddr[m.Address].Add(byAddr[m.Address], m.Units.Int())
+	out := WindowReply{ScaleExp: w.ScaleExp, TotalUnits: w.TotalUnits, Complete: w.Complete, AsOfS: w.AsOf, Miners: make([]MinerWork, 0, len(w.Miners))}
+	for _, m := range w.Miners { // one entry per address (ByAddress)
+		out.Miners = append(out.Miners, MinerWork{Address: m.Address, Units: m.Units, Work: m.Difficulty})
 	}
-	out := WindowReply{ScaleExp: w.ScaleExp, TotalUnits: w.TotalUnits, Complete: w.Complete, AsOfS: w.AsOf, Miners: make([]MinerWork, 0, len(order))}
-	for _, a := range order {
-		x := new(big.Float).SetInt(byAddr[a])
-		work, _ := x.SetMantExp(x, w.ScaleExp).Float64()
-		out.Miners = append(out.Miners, MinerWork{Address: a, Units: chstore.NewUnits(byAddr[a]), Work: work})
+	if f.inlineTooLarge(out.Miners) {
+		obj, err := f.storeWindow(ctx, r.Coin, out.Miners)
+		if err != nil {
+			return nil, err
+		}
+		out.Miners, out.Object = nil, obj
 	}
 	return out, nil
+}
+
+// inlineTooLarge reports whether miners would make a reply larger than the
+// inline limit (JSON: the address, the work and the units of each).
+func (f *Function) inlineTooLarge(miners []MinerWork) bool {
+	limit := f.InlineLimit
+	if limit <= 0 {
+		limit = int(f.env.NC.MaxPayload() / 2)
+	}
+	size := 256
+	for _, m := range miners {
+		if size += len(m.Address) + 96; size > limit {
+			return true
+		}
+	}
+	return false
+}
+
+// storeWindow puts the encoded miners into WindowBucket under their digest
+// (once: an object with that name and digest is left alone) and returns
+// the pointer the reply carries.
+func (f *Function) storeWindow(ctx context.Context, coin string, miners []MinerWork) (*WindowObject, error) {
+	data := EncodeWindowMiners(miners)
+	sum := sha256.Sum256(data)
+	obj := &WindowObject{Bucket: WindowBucket, Name: coin + "/" + hex.EncodeToString(sum[:]), SHA256: hex.EncodeToString(sum[:]),
+		Size: len(data), Miners: len(miners)}
+	digest := "SHA-256=" + base64.URLEncoding.EncodeToString(sum[:])
+	if info, err := f.windows.GetInfo(ctx, obj.Name); err == nil && !info.Deleted && info.Digest == digest && info.Size == uint64(len(data)) {
+		return obj, nil
+	}
+	if _, err := f.windows.PutBytes(ctx, obj.Name, data); err != nil {
+		return nil, fmt.Errorf("stats: store window %s: %w", obj.Name, err)
+	}
+	return obj, nil
 }

@@ -44,6 +44,12 @@ type harness struct {
 // newHarness starts NATS, a fresh database and the stats function.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, &stats.Function{Grace: time.Second, SettleEvery: 200 * time.Millisecond})
+}
+
+// newHarnessWith runs fn (which should have a short Grace and SettleEvery).
+func newHarnessWith(t *testing.T, fn *stats.Function) *harness {
+	t.Helper()
 	srv := testenv.NATS(t)
 	nc, js := natstest.Connect(t, srv)
 	ctx := context.Background()
@@ -79,7 +85,7 @@ func newHarness(t *testing.T) *harness {
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- functions.RunAll(rctx, env, &stats.Function{Grace: time.Second, SettleEvery: 200 * time.Millisecond})
+		done <- functions.RunAll(rctx, env, fn)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -347,9 +353,17 @@ func TestEndpoints(t *testing.T) {
 }
 
 // TestWindowServesTheRewardsContract asks through the rewards function's
-// own client and checks the answer against the shares, exactly.
+// own client and checks the answer against the shares, exactly: inline, and
+// with every answer too large for a message (through the object store).
 func TestWindowServesTheRewardsContract(t *testing.T) {
-	h := newHarness(t)
+	t.Run("inline", func(t *testing.T) { checkRewardsContract(t, newHarness(t), false) })
+	t.Run("object store", func(t *testing.T) {
+		h := newHarnessWith(t, &stats.Function{Grace: time.Second, SettleEvery: 200 * time.Millisecond, InlineLimit: 1})
+		checkRewardsContract(t, h, true)
+	})
+}
+
+func checkRewardsContract(t *testing.T, h *harness, stored bool) {
 	now := time.Now().UTC()
 	var shares []payload.Share
 	for i := range 300 {
@@ -372,6 +386,23 @@ func TestWindowServesTheRewardsContract(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	// The raw reply: miners inline, or a pointer to the same object every time.
+	var objects []string
+	for range 2 {
+		var rep stats.WindowReply
+		h.askOK(stats.SubjectWindow, stats.WindowRequest{Coin: "btc", Kind: "pplns", Until: json.RawMessage(fmt.Sprint(until.UnixMilli())), Work: 50000.5}, &rep)
+		switch {
+		case stored && (rep.Object == nil || rep.Miners != nil || rep.Object.Miners != len(got)):
+			t.Fatalf("reply %+v: want the %d miners in the object store", rep, len(got))
+		case !stored && (rep.Object != nil || len(rep.Miners) != len(got)):
+			t.Fatalf("reply %+v: want %d miners inline", rep, len(got))
+		case stored:
+			objects = append(objects, rep.Object.Name)
+		}
+	}
+	if stored && objects[0] != objects[1] {
+		t.Errorf("the same window stored as %s and %s", objects[0], objects[1])
 	}
 	// Brute force: newest pool shares before until, 50000.5 of work.
 	want := map[string]*big.Rat{}

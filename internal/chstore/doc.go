@@ -17,6 +17,9 @@
 //	                 key range (materialized view)
 //	pool_hour        per hour and difficulty, exact share counts (rollup)
 //	worker_hour      per worker, hour and difficulty (rollup)
+//	miner_prefix     per address and difficulty, the day's shares from
+//	                 midnight through each rolled-up hour (rollup)
+//	miner_prefix_log which day prefixes were written completely, by version
 //
 // # Exactly once
 //
@@ -63,6 +66,18 @@
 // integers in units of 2^ScaleExp difficulty whose sum is exactly the
 // target. Reads are limited to shares inserted before AsOf (a snapshot),
 // whole hours come from rollups only when provably equal to that snapshot.
+//
+// Two ways compute the same window. The fast path (pplns_fast.go) locates
+// the boundary minute from approximate sums (pool_hour, pool_minute), then
+// reads everything after it at once — raw shares of the block's hour, of
+// stale hours and of the smaller side of the boundary hour; whole hours
+// from the day prefixes (P(b) − P(a−1): one row per miner and prefix, not
+// per miner and hour) or worker_hour — and walks the boundary minute share
+// by share. A rollup is credited only when its per-difficulty counts equal
+// pool_hour's for the same hours: counts only grow with the version and
+// pool_hour is written first, so equal sums mean equal counts key by key.
+// What it cannot prove it leaves to the step-by-step walk (walkRaw,
+// walkHours), which its tests also compare it with.
 //
 // chstore must not import NATS, functions or coin code: it stores and
 // answers; the functions decide.

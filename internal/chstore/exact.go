@@ -47,6 +47,12 @@ func (u *Units) Int() *big.Int { return new(big.Int).Set(&u.v) }
 
 func (u *Units) String() string { return u.v.String() }
 
+// Bytes returns the amount as a big-endian magnitude (empty for zero).
+func (u *Units) Bytes() []byte { return u.v.Bytes() }
+
+// UnitsFromBytes is the inverse of Bytes.
+func UnitsFromBytes(b []byte) *Units { u := &Units{}; u.v.SetBytes(b); return u }
+
 // MarshalJSON writes the decimal string.
 func (u *Units) MarshalJSON() ([]byte, error) { return []byte(`"` + u.v.String() + `"`), nil }
 

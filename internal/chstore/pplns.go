@@ -62,6 +62,13 @@ type PPLNSRequest struct {
 	// reached ClickHouse before it; 0 means now − grace. The same AsOf
 	// always gives the same window.
 	AsOf int64
+	// ByAddress sums the workers of each payout address into one entry
+	// (Worker ""): what a reward split needs, and the day prefixes
+	// (miner_prefix) can then stand in for the hourly rollups.
+	ByAddress bool
+	// StepByStep skips the fast path (pplns_fast.go) and walks hour by hour
+	// and minute by minute: the reference for tests and benchmarks.
+	StepByStep bool
 }
 
 // Window is the share work of pool (non-solo) shares, per worker. For
@@ -99,6 +106,11 @@ type Window struct {
 	// shares.
 	RolledHours int `json:"rolled_hours"`
 	RawHours    int `json:"raw_hours"`
+	// Fast says the window came from the fast path (a few reads, see
+	// pplns_fast.go) rather than the step-by-step walk; both are exact.
+	// Prefixes counts the day prefixes (miner_prefix) it read.
+	Fast     bool `json:"fast,omitempty"`
+	Prefixes int  `json:"prefixes,omitempty"`
 }
 
 // BoundaryShare is the oldest share of a complete window.
@@ -134,6 +146,7 @@ type walker struct {
 	fromMs      int64
 	rolled, raw int // whole hours by source
 	fixedCache  map[float64]*big.Int
+	byAddress   bool // one entry per address
 }
 
 // fixed returns n × d × 2^-fixExp exactly, converting each difficulty once.
@@ -153,6 +166,9 @@ func (w *walker) fixed(d float64, n uint64) *big.Int {
 }
 
 func (w *walker) credit(k wkey, units *big.Int, n uint64) {
+	if w.byAddress {
+		k.worker = ""
+	}
 	a, ok := w.workers[k]
 	if !ok {
 		a = &wacc{units: new(big.Int)}
@@ -216,8 +232,18 @@ func (s *Store) PPLNS(ctx context.Context, req PPLNSRequest) (*Window, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &walker{target: target, cum: new(big.Int), workers: map[wkey]*wacc{}}
 	q := &pplnsQuery{s: s, ctx: rctx, coin: req.Coin, asOf: asOf}
+	if !req.StepByStep {
+		fw, err := q.fastPPLNS(target, req.N*nd, endMs, endID, req.ByAddress)
+		if err != nil {
+			return nil, err
+		}
+		if fw != nil {
+			fw.N, fw.NetworkDifficulty, fw.End, fw.Fast = req.N, nd, end, true
+			return fw, nil
+		}
+	}
+	w := &walker{target: target, cum: new(big.Int), workers: map[wkey]*wacc{}, byAddress: req.ByAddress}
 	endHour := endMs/1000 - mod(endMs/1000, 3600)
 	done, err := q.walkRaw(w, endHour*1000, endMs, endID)
 	if err != nil {
@@ -258,6 +284,7 @@ type RoundRequest struct {
 	Coin         string
 	FromMs, ToMs int64 // shares with FromMs <= time < ToMs; FromMs 0: from the oldest share kept
 	AsOf         int64 // as in PPLNSRequest
+	ByAddress    bool  // as in PPLNSRequest
 }
 
 // Round sums the work of every pool (non-solo) share with time in
@@ -278,7 +305,7 @@ func (s *Store) Round(ctx context.Context, req RoundRequest) (*Window, error) {
 	if req.AsOf > 0 && req.AsOf < asOf {
 		asOf = req.AsOf
 	}
-	w := &walker{cum: new(big.Int), workers: map[wkey]*wacc{}}
+	w := &walker{cum: new(big.Int), workers: map[wkey]*wacc{}, byAddress: req.ByAddress}
 	q := &pplnsQuery{s: s, ctx: s.readCtx(ctx), coin: req.Coin, asOf: asOf}
 	// A round without a start (the coin's first block) begins with the
 	// oldest share kept.
@@ -704,7 +731,7 @@ func (q *pplnsQuery) walkHoursOnce(w *walker, lo, hi int64) (bool, error) {
 		}
 	}
 	before := new(big.Int).Set(w.cum)
-	pending := &walker{target: nil, cum: new(big.Int), workers: map[wkey]*wacc{}, fixedCache: w.fixedCache}
+	pending := &walker{target: nil, cum: new(big.Int), workers: map[wkey]*wacc{}, fixedCache: w.fixedCache, byAddress: w.byAddress}
 	if len(fullRolled) > 0 {
 		sortU32(fullRolled)
 		if err := q.creditGrouped(pending, `SELECT address, worker, difficulty, sum(n) FROM worker_hour FINAL
@@ -773,7 +800,7 @@ func (w *walker) result(coin string, asOf, toMs int64) (*Window, error) {
 		return nil, fmt.Errorf("chstore: pplns: window total %s differs from target %s", total, w.target)
 	}
 	if w.boundary != nil {
-		vals = append(vals, &w.boundary.ShareUnits.v)
+		vals = append(vals, &w.boundary.ShareUnits.v, &w.boundary.CountedUnits.v)
 	}
 	shift := uint(math.MaxUint32)
 	for _, v := range vals {

@@ -11,7 +11,8 @@ import (
 
 // PartitionedTables are the tables partitioned by day (toYYYYMMDD) that
 // retention trims.
-var PartitionedTables = []string{"shares", "rejected_shares", "pool_minute", "miner_shares", "pool_hour", "worker_hour"}
+var PartitionedTables = []string{"shares", "rejected_shares", "pool_minute", "miner_shares", "pool_hour", "worker_hour",
+	"miner_prefix", "miner_prefix_log"}
 
 // Partition is one day partition of one table.
 type Partition struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -39,6 +40,8 @@ func (s *Store) ServerNow(ctx context.Context) (int64, error) {
 type RollupResult struct {
 	Version uint64 // watermark the rows were written with
 	Hours   int    // (coin, hour) pairs recomputed
+	// Prefixes counts the (coin, hour) day prefixes (miner_prefix) rebuilt.
+	Prefixes int
 }
 
 // Rollup recomputes the hourly tables for every hour of the last `lookback`
@@ -149,5 +152,131 @@ func (s *Store) Rollup(ctx context.Context, lookback time.Duration) (RollupResul
 		}
 		res.Hours += len(hours)
 	}
-	return res, nil
+	day := from - mod(from, 86400)
+	n, err := s.rollupPrefixes(ctx, rctx, day, version)
+	res.Prefixes = n
+	return res, err
+}
+
+// rollupPrefixes brings miner_prefix up to date for every day since `from`
+// (a day start): for each day, the prefix of every hour from the day's first
+// rolled-up hour to its last is (re)built when it is missing or older than
+// the rollup of an hour it covers. A prefix whose previous hour is current
+// is that prefix plus the hour's shares (`shares FINAL` with ins below the
+// hour's rollup version: exactly what the hour's rollup counts); otherwise
+// it is summed from worker_hour. Prefixes are written at `version` and
+// logged in miner_prefix_log once complete. They only make reads faster:
+// readers check them against pool_hour (pplns_fast.go).
+func (s *Store) rollupPrefixes(ctx, rctx context.Context, from, version int64) (int, error) {
+	rolled := map[string]map[int64]int64{} // coin → hour → pool_hour version
+	rows, err := s.conn.Query(rctx, fmt.Sprintf(`SELECT coin, toUInt32(hour) AS h, max(version) FROM pool_hour FINAL
+		WHERE hour >= toDateTime(%d) GROUP BY coin, h`, from))
+	if err != nil {
+		return 0, fmt.Errorf("chstore: rollup prefixes: %w", err)
+	}
+	for rows.Next() {
+		var (
+			coin string
+			h    uint32
+			v    uint64
+		)
+		if err := rows.Scan(&coin, &h, &v); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("chstore: rollup prefixes: %w", err)
+		}
+		if rolled[coin] == nil {
+			rolled[coin] = map[int64]int64{}
+		}
+		rolled[coin][int64(h)] = int64(v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("chstore: rollup prefixes: %w", err)
+	}
+	built := map[string]map[int64]int64{} // coin → hour → version of its complete prefix
+	rows, err = s.conn.Query(rctx, fmt.Sprintf(`SELECT coin, toUInt32(hour) AS h, max(version) FROM miner_prefix_log
+		WHERE hour >= toDateTime(%d) GROUP BY coin, h`, from))
+	if err != nil {
+		return 0, fmt.Errorf("chstore: rollup prefixes: %w", err)
+	}
+	for rows.Next() {
+		var (
+			coin string
+			h    uint32
+			v    uint64
+		)
+		if err := rows.Scan(&coin, &h, &v); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("chstore: rollup prefixes: %w", err)
+		}
+		if built[coin] == nil {
+			built[coin] = map[int64]int64{}
+		}
+		built[coin][int64(h)] = int64(v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("chstore: rollup prefixes: %w", err)
+	}
+	coins := make([]string, 0, len(rolled))
+	for c := range rolled {
+		coins = append(coins, c)
+	}
+	sort.Strings(coins)
+	n := 0
+	for _, coin := range coins {
+		days := map[int64][2]int64{} // day → first, last rolled hour
+		for h := range rolled[coin] {
+			d := h - mod(h, 86400)
+			r, ok := days[d]
+			if !ok {
+				r = [2]int64{h, h}
+			}
+			days[d] = [2]int64{min(r[0], h), max(r[1], h)}
+		}
+		for d, r := range days {
+			need, current := int64(0), false
+			for h := r[0]; h <= r[1]; h += 3600 {
+				need = max(need, rolled[coin][h])
+				if built[coin][h] >= need {
+					current = true
+					continue
+				}
+				var q string
+				if v, ok := rolled[coin][h]; current && ok {
+					q = fmt.Sprintf(`INSERT INTO miner_prefix (coin, hour, solo, address, difficulty, n, version)
+						SELECT coin, toDateTime(%[1]d), solo, address, difficulty, sum(n), toUInt64(%[3]d) FROM (
+							SELECT coin, solo, address, difficulty, n FROM miner_prefix FINAL WHERE coin = ? AND hour = toDateTime(%[2]d)
+							UNION ALL
+							SELECT coin, solo, address, difficulty, toUInt64(1) AS n FROM shares FINAL
+							WHERE coin = ? AND ts_ms >= %[4]d AND ts_ms < %[5]d AND ins < toDateTime(%[6]d)
+						) GROUP BY coin, solo, address, difficulty`, h, h-3600, version, h*1000, (h+3600)*1000, v)
+				} else if current {
+					// An hour without shares: the previous prefix again.
+					q = fmt.Sprintf(`INSERT INTO miner_prefix (coin, hour, solo, address, difficulty, n, version)
+						SELECT coin, toDateTime(%d), solo, address, difficulty, n, toUInt64(%d) FROM miner_prefix FINAL
+						WHERE coin = ? AND hour = toDateTime(%d)`, h, version, h-3600)
+				} else {
+					q = fmt.Sprintf(`INSERT INTO miner_prefix (coin, hour, solo, address, difficulty, n, version)
+						SELECT coin, toDateTime(%d), solo, address, difficulty, sum(n), toUInt64(%d) FROM worker_hour FINAL
+						WHERE coin = ? AND hour >= toDateTime(%d) AND hour <= toDateTime(%d) GROUP BY coin, solo, address, difficulty`,
+						h, version, d, h)
+				}
+				args := []any{coin}
+				if strings.Count(q, "?") == 2 {
+					args = append(args, coin)
+				}
+				if err := s.conn.Exec(ctx, q, args...); err != nil {
+					return n, fmt.Errorf("chstore: rollup prefix %s %d: %w", coin, h, err)
+				}
+				if err := s.conn.Exec(ctx, fmt.Sprintf(`INSERT INTO miner_prefix_log (coin, hour, version)
+					SELECT ?, toDateTime(%d), toUInt64(%d)`, h, version), coin); err != nil {
+					return n, fmt.Errorf("chstore: rollup prefix log %s %d: %w", coin, h, err)
+				}
+				current = true
+				n++
+			}
+		}
+	}
+	return n, nil
 }

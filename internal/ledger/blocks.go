@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Block is a block row.
@@ -164,19 +166,23 @@ func (s *Store) RecordRewards(ctx context.Context, coin, hash string, sp Split, 
 			return fmt.Errorf("%w: %s %s", ErrBlockConfirmed, coin, hash)
 		}
 		if len(sp.Rewards) > 0 {
-			addrs := make([]string, len(sp.Rewards))
-			amounts := make([]int64, len(sp.Rewards))
-			works := make([]string, len(sp.Rewards))
-			for i, r := range sp.Rewards {
-				addrs[i], amounts[i], works[i] = r.Address, r.Amount, "0"
-				if r.Work != nil {
-					works[i] = r.Work.String()
-				}
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO rewards (coin, block_hash, address, amount, work)
-				SELECT $1, $2, a, m, w::numeric FROM unnest($3::text[], $4::bigint[], $5::text[]) AS t(a, m, w)`,
-				coin, hash, addrs, amounts, works); err != nil {
+			// COPY, in this transaction: the row lock above and rewarded_at
+			// below make the rows appear exactly once, whoever redelivers.
+			zero := big.NewInt(0)
+			n, err := tx.CopyFrom(ctx, pgx.Identifier{"rewards"}, []string{"coin", "block_hash", "address", "amount", "work"},
+				pgx.CopyFromSlice(len(sp.Rewards), func(i int) ([]any, error) {
+					r := &sp.Rewards[i]
+					w := r.Work
+					if w == nil {
+						w = zero
+					}
+					return []any{coin, hash, r.Address, r.Amount, pgtype.Numeric{Int: w, Valid: true}}, nil
+				}))
+			if err != nil {
 				return err
+			}
+			if n != int64(len(sp.Rewards)) {
+				return fmt.Errorf("%d of %d reward rows written", n, len(sp.Rewards))
 			}
 		}
 		_, err = tx.Exec(ctx, `UPDATE blocks SET scheme = $3, pool_fee = $4, effort = coalesce($5, effort), rewarded_at = now(), updated_at = now()

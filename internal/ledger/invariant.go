@@ -39,13 +39,18 @@ var invariantQueries = []struct{ rule, sql string }{
 		SELECT c.ref FROM credits c LEFT JOIN payouts p ON p.id = c.ref WHERE c.kind = 'refund'
 		GROUP BY c.ref, p.state HAVING p.state IS DISTINCT FROM 'failed' OR
 			sum(c.amount) <> (SELECT sum(amount) FROM payout_items i WHERE i.payout_id = c.ref)`},
+	{"every reward belongs to a recorded block", `
+		SELECT r.coin || ' ' || r.block_hash FROM rewards r
+		LEFT JOIN blocks b ON b.coin = r.coin AND b.hash = r.block_hash
+		WHERE b.hash IS NULL GROUP BY r.coin, r.block_hash`},
 	{"pps batches match their credits", `
 		SELECT b.coin || ' ' || b.batch_id FROM pps_batches b
 		WHERE b.amount <> coalesce((SELECT sum(amount) FROM credits c WHERE c.coin = b.coin AND c.kind = 'pps' AND c.ref = b.batch_id), 0)`},
 }
 
 // CheckInvariants verifies the whole ledger: per miner, credits − payouts
-// = balance; per rewarded block, Σ rewards + fee = coinbase value; orphaned
+// = balance; per rewarded block, Σ rewards + fee = coinbase value; every
+// reward row belongs to a recorded block (no foreign key since 0002); orphaned
 // blocks credit nothing; pending rewards are immature; confirmed ones are
 // credited exactly once; refunds match failed payouts; PPS batches match
 // their credits. It returns every violation found, joined, each wrapping

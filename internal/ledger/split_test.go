@@ -54,6 +54,48 @@ func TestWorkUnits(t *testing.T) {
 	}
 }
 
+// workUnitsRef is WorkUnits computed with exact rationals: d × WorkScale
+// rounded to the nearest integer, half to even.
+func workUnitsRef(d float64) *big.Int {
+	x := new(big.Rat).Mul(new(big.Rat).SetFloat64(d), new(big.Rat).SetInt64(WorkScale))
+	q, r := new(big.Int).QuoRem(x.Num(), x.Denom(), new(big.Int))
+	switch c := new(big.Int).Lsh(r, 1).Cmp(x.Denom()); {
+	case c > 0, c == 0 && q.Bit(0) == 1:
+		q.Add(q, big.NewInt(1))
+	}
+	return q
+}
+
+func TestWorkUnitsMatchesRationals(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	check := func(d float64) {
+		t.Helper()
+		got, err := WorkUnits(d)
+		if err != nil || got.Cmp(workUnitsRef(d)) != 0 {
+			t.Fatalf("WorkUnits(%v = %b) = %v, %v; want %v", d, d, got, err, workUnitsRef(d))
+		}
+	}
+	// Every shift the 128-bit path takes, halves and their neighbours,
+	// subnormals and the largest finite value.
+	for e := -1100; e <= 1000; e++ {
+		for _, m := range []float64{1, 1.5, 0.75, 1 + 0x1p-52, 2 - 0x1p-52} {
+			check(math.Ldexp(m, e))
+		}
+	}
+	// Exact halves of a unit are the odd multiples of 2^-9 (10^8 = 2^8 × 5^8).
+	for odd := 1.0; odd < 4000; odd += 2 {
+		half := odd / 512
+		check(half)
+		check(math.Nextafter(half, 0))
+		check(math.Nextafter(half, 1))
+	}
+	check(5e-324)
+	check(math.MaxFloat64)
+	for i := 0; i < 200_000; i++ {
+		check(math.Ldexp(r.Float64()+0.5, r.IntN(200)-120))
+	}
+}
+
 func TestFeeOf(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -193,7 +235,11 @@ func reference(cb int64, bps int, work map[string]*big.Int) (int64, map[string]i
 
 func TestSplitProportionalProperties(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for iter := 0; iter < 2000; iter++ {
+	// Work scales by iteration: totals below 2^64 (64-bit path), up to
+	// 2^128 (remainders in 128 bits) and beyond (big remainders).
+	shifts := []int{0, 20, 40, 80, 120}
+	for iter := 0; iter < 5000; iter++ {
+		shift := shifts[iter%len(shifts)]
 		cb := r.Int64N(21_000_000 * 100_000_000)
 		if iter%10 == 0 {
 			cb = r.Int64N(50) // tiny coinbases: remainders dominate
@@ -204,7 +250,10 @@ func TestSplitProportionalProperties(t *testing.T) {
 		agg := map[string]*big.Int{}
 		for i := 0; i < n; i++ {
 			a := fmt.Sprintf("addr%02d", r.IntN(n))
-			w := new(big.Int).Lsh(big.NewInt(r.Int64N(1<<40)), uint(r.IntN(40)))
+			w := new(big.Int).Lsh(big.NewInt(r.Int64N(1<<40)), uint(r.IntN(shift+1)))
+			if r.IntN(4) == 0 { // equal works: ties between remainders
+				w = new(big.Int).Lsh(big.NewInt(7), uint(shift))
+			}
 			if r.IntN(8) == 0 {
 				w = big.NewInt(0)
 			}
@@ -304,4 +353,72 @@ func BenchmarkSplitPPLNS100kMiners(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestDiv192by128MatchesBigInt checks the 192÷128-bit division against
+// math/big on random and edge-case operands: every normalisation shift,
+// the estimate's b−1 case (top dividend word equal to the top divisor
+// word), and remainders just below the divisor.
+func TestDiv192by128MatchesBigInt(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	word := func() uint64 {
+		switch r.IntN(6) {
+		case 0:
+			return 0
+		case 1:
+			return ^uint64(0)
+		case 2:
+			return 1 << r.IntN(64)
+		case 3:
+			return ^uint64(0) >> r.IntN(64)
+		}
+		return r.Uint64()
+	}
+	of := func(ws ...uint64) *big.Int {
+		z := new(big.Int)
+		for _, w := range ws {
+			z.Lsh(z, 64).Or(z, new(big.Int).SetUint64(w))
+		}
+		return z
+	}
+	for i := 0; i < 300_000; i++ {
+		v1, v0 := word()>>r.IntN(64), word()
+		if v1 == 0 {
+			v1 = 1 + r.Uint64N(1<<uint(r.IntN(63)+1))
+		}
+		v := of(v1, v0)
+		// A dividend below v × 2^64: random, or q × v + rem with a chosen q.
+		var u *big.Int
+		switch i % 4 {
+		case 3: // top words just below the divisor: quotient near 2^64, the b−1 estimate
+			u = new(big.Int).Sub(v, big.NewInt(int64(1+r.IntN(3))))
+			u.Lsh(u, 64).Or(u, new(big.Int).SetUint64(word()))
+		case 0:
+			u = new(big.Int).Mod(of(word(), word(), word()), new(big.Int).Lsh(v, 64))
+		case 1:
+			u = new(big.Int).Mul(v, new(big.Int).SetUint64(word()))
+			u.Add(u, new(big.Int).Sub(v, big.NewInt(1)))
+		default:
+			u = new(big.Int).Mul(v, new(big.Int).SetUint64(word()))
+		}
+		if u.Cmp(new(big.Int).Lsh(v, 64)) >= 0 {
+			continue
+		}
+		buf := make([]byte, 24)
+		u.FillBytes(buf)
+		u2, u1, u0 := be64(buf[0:8]), be64(buf[8:16]), be64(buf[16:24])
+		q, r1, r0 := div192by128(u2, u1, u0, v1, v0)
+		wq, wr := new(big.Int).QuoRem(u, v, new(big.Int))
+		if !wq.IsUint64() || wq.Uint64() != q || of(r1, r0).Cmp(wr) != 0 {
+			t.Fatalf("%x ÷ %x = %x rem %x; want %x rem %x", u, v, q, of(r1, r0), wq, wr)
+		}
+	}
+}
+
+func be64(b []byte) uint64 {
+	var x uint64
+	for _, c := range b {
+		x = x<<8 | uint64(c)
+	}
+	return x
 }

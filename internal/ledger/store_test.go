@@ -237,6 +237,7 @@ func TestInvariantCheckCatchesCorruption(t *testing.T) {
 		{"reward changed", `UPDATE rewards SET amount = amount + 1`},
 		{"orphan kept rewards", `UPDATE blocks SET state = 'orphaned'`},
 		{"credit for a pending block", `INSERT INTO credits (coin, address, kind, ref, amount) VALUES ('btc', 'x', 'block', 'dd', 0)`},
+		{"reward of an unknown block", `UPDATE rewards SET block_hash = 'ee'`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
