@@ -18,6 +18,7 @@ import (
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/internal/coin"
 	"github.com/jetpool/jetpool/internal/config"
+	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/kv"
 )
 
@@ -62,8 +63,12 @@ type Gateway struct {
 	closing  bool
 
 	// accepted is the accepted-share counter bound to this coin and region
-	// once, so the share path does no label lookup.
+	// once, so the share path does no label lookup; conns likewise.
 	accepted prometheus.Counter
+	conns    prometheus.Gauge
+
+	// pollers serve plain TCP connections (nil outside Linux).
+	pollers *pollers
 
 	en1Prefix byte
 	en1Next   atomic.Uint32
@@ -98,6 +103,7 @@ func New(o Options) (*Gateway, error) {
 		ready:     make(chan struct{}),
 	}
 	g.accepted = mShares.WithLabelValues(o.Symbol, o.Region, "accepted")
+	g.conns = mConnections.WithLabelValues(o.Symbol, o.Region)
 	g.en1Next.Store(uint32(rnd[0])<<16 | uint32(rnd[1])<<8)
 	st, vd := o.Stratum, o.Vardiff
 	g.stratumCfg.Store(&st)
@@ -183,6 +189,14 @@ func (g *Gateway) Run(ctx context.Context, env *functions.Env) error {
 	if err := g.followJobs(jobsCtx); err != nil {
 		return err
 	}
+	if g.pollers, err = startPollers(g); err != nil {
+		return err
+	}
+	defer g.pollers.stop() // after shutdown: every session is gone
+	stopSweep := make(chan struct{})
+	sweepDone := make(chan struct{})
+	go func() { defer close(sweepDone); g.sweep(stopSweep) }()
+	defer func() { close(stopSweep); <-sweepDone }()
 	if err := g.listen(); err != nil {
 		return err
 	}
@@ -246,7 +260,7 @@ func (g *Gateway) listen() error {
 		g.addrs[sp.scheme] = ln.Addr().String()
 		g.mu.Unlock()
 		g.wg.Add(1)
-		go g.acceptLoop(ln)
+		go g.acceptLoop(ln, !sp.tls)
 	}
 	return nil
 }
@@ -259,7 +273,8 @@ func (g *Gateway) closeListeners() {
 	}
 }
 
-func (g *Gateway) acceptLoop(ln net.Listener) {
+// acceptLoop admits connections; plain ones (not TLS) go to the pollers.
+func (g *Gateway) acceptLoop(ln net.Listener, plain bool) {
 	defer g.wg.Done()
 	var backoff time.Duration
 	for {
@@ -275,12 +290,13 @@ func (g *Gateway) acceptLoop(ln net.Listener) {
 			continue
 		}
 		backoff = 0
-		g.admit(conn)
+		g.admit(conn, plain)
 	}
 }
 
-// admit applies bans and the per-IP limit, then starts a session.
-func (g *Gateway) admit(conn net.Conn) {
+// admit applies bans and the per-IP limit, then starts a session: on a
+// poller for a plain TCP connection (Linux), else on its own goroutine.
+func (g *Gateway) admit(conn net.Conn, plain bool) {
 	ip := remoteIP(conn)
 	if b, banned := g.bans.ip(ip); banned {
 		mRejectedConns.WithLabelValues(g.opts.Symbol, g.opts.Region, "banned").Inc()
@@ -289,35 +305,66 @@ func (g *Gateway) admit(conn net.Conn) {
 		return
 	}
 	g.mu.Lock()
-	if g.closing {
-		g.mu.Unlock()
-		mRejectedConns.WithLabelValues(g.opts.Symbol, g.opts.Region, "shutting-down").Inc()
-		_ = conn.Close()
-		return
+	refuse := ""
+	switch {
+	case g.closing:
+		refuse = "shutting-down"
+	case g.perIP[ip] >= g.stratum().MaxConnsPerIP:
+		refuse = "per-ip-limit"
 	}
-	if g.perIP[ip] >= g.stratum().MaxConnsPerIP {
+	if refuse != "" {
 		g.mu.Unlock()
-		mRejectedConns.WithLabelValues(g.opts.Symbol, g.opts.Region, "per-ip-limit").Inc()
-		g.log.Warn("refused connection over the per-ip limit", "ip", ip, "limit", g.stratum().MaxConnsPerIP)
+		mRejectedConns.WithLabelValues(g.opts.Symbol, g.opts.Region, refuse).Inc()
+		if refuse == "per-ip-limit" {
+			g.log.Warn("refused connection over the per-ip limit", "ip", ip, "limit", g.stratum().MaxConnsPerIP)
+		}
 		_ = conn.Close()
 		return
 	}
 	g.perIP[ip]++
-	s := newSession(g, conn, ip)
+	s := newSession(g, ip)
+	if !plain || g.pollers.attach(s, conn) != nil {
+		s.nc = conn
+	}
 	g.sessions[s] = struct{}{}
 	g.wg.Add(1)
 	g.mu.Unlock()
-	mConnections.WithLabelValues(g.opts.Symbol, g.opts.Region).Inc()
+	g.conns.Inc()
+	s.event(payload.WorkerConnected, nil, "")
+	if s.p != nil {
+		s.p.add(s)
+		return
+	}
+	go s.serveConn()
+}
+
+// sessionEnded forgets a session whose connection is closed.
+func (g *Gateway) sessionEnded(s *session) {
+	g.mu.Lock()
+	delete(g.sessions, s)
+	if g.perIP[s.ip]--; g.perIP[s.ip] <= 0 {
+		delete(g.perIP, s.ip)
+	}
+	g.mu.Unlock()
+	g.conns.Dec()
+	s.mu.Lock()
+	w := s.primary
+	s.mu.Unlock()
+	s.event(payload.WorkerDisconnected, w, "")
+	g.wg.Done()
+}
+
+// run runs f now when the caller may block, else on a goroutine that
+// shutdown waits for (pollers must not wait on the network).
+func (g *Gateway) run(mayBlock bool, f func()) {
+	if mayBlock {
+		f()
+		return
+	}
+	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		s.serve()
-		g.mu.Lock()
-		delete(g.sessions, s)
-		if g.perIP[ip]--; g.perIP[ip] <= 0 {
-			delete(g.perIP, ip)
-		}
-		g.mu.Unlock()
-		mConnections.WithLabelValues(g.opts.Symbol, g.opts.Region).Dec()
+		f()
 	}()
 }
 
@@ -329,13 +376,21 @@ func remoteIP(conn net.Conn) string {
 	return host
 }
 
-func (g *Gateway) forEachSession(f func(*session)) {
+// snapshot appends the open sessions to list.
+func (g *Gateway) snapshot(list []*session) []*session {
 	g.mu.Lock()
-	list := make([]*session, 0, len(g.sessions))
+	defer g.mu.Unlock()
 	for s := range g.sessions {
 		list = append(list, s)
 	}
+	return list
+}
+
+func (g *Gateway) forEachSession(f func(*session)) {
+	g.mu.Lock()
+	n := len(g.sessions)
 	g.mu.Unlock()
+	list := g.snapshot(make([]*session, 0, n))
 	// A small pool so one slow miner does not hold up everyone's notify.
 	const workers = 16
 	ch := make(chan *session)
@@ -378,9 +433,9 @@ func (g *Gateway) tickLoop(ctx context.Context) {
 
 // nextExtranonce1 gives every session a distinct 4-byte extranonce1: a
 // per-process random prefix byte and a 24-bit counter.
-func (g *Gateway) nextExtranonce1() []byte {
+func (g *Gateway) nextExtranonce1() [4]byte {
 	n := g.en1Next.Add(1) & 0xffffff
-	return []byte{g.en1Prefix, byte(n >> 16), byte(n >> 8), byte(n)}
+	return [4]byte{g.en1Prefix, byte(n >> 16), byte(n >> 8), byte(n)}
 }
 
 func (g *Gateway) shutdown() {

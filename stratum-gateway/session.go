@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -8,9 +9,9 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/jetpool/jetpool/internal/coin"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/internal/stratum"
@@ -19,129 +20,186 @@ import (
 	"github.com/jetpool/jetpool/streams"
 )
 
-// writeTimeout bounds every write to a miner; a miner that cannot take a
-// line in this time is disconnected rather than slowing others.
+// writeTimeout bounds how long a miner may leave output unread: a blocking
+// write (goroutine transport) fails after it, queued output (poller
+// transport) older than it gets the miner disconnected by the sweep.
 const writeTimeout = 5 * time.Second
+
+// maxQueued bounds the output a poller session keeps while the miner's
+// socket buffer is full; beyond it the miner is disconnected as too slow.
+const maxQueued = 64 << 10
 
 // diffGrace is how long shares at the previous difficulty still count after
 // a difficulty change (the miner may be working on older work).
 const diffGrace = 10 * time.Second
 
+// monoEpoch anchors mono: session clocks are int64 nanoseconds on the
+// monotonic clock (8 bytes each instead of a time.Time's 24).
+var monoEpoch = time.Now()
+
+func mono() int64 { return int64(time.Since(monoEpoch)) }
+
 // worker is one authorized user on a session.
 type worker struct {
+	user    string // as authorized: address.name
 	address string
 	name    string
 	solo    bool
 }
 
-// session is one miner connection. The read loop owns the protocol state;
-// mu guards what the job broadcast, the ticker and batch acks also touch.
+// action tells the input side what to do after handling input.
+type action uint8
+
+const (
+	actNext  action = iota // go on reading
+	actClose               // close the connection (after the replies so far)
+	actBlock               // the next request may block: hand the input to a goroutine
+)
+
+// session is one miner connection.
+//
+// Input (read, split lines, handle requests) runs on one goroutine at a
+// time: the connection's poller (plain TCP on Linux), the goroutine a
+// poller hands a request that may block to (see poller.pause), or the
+// connection's own goroutine (TLS, other systems). The fields marked
+// "input side" belong to whichever of these holds the input.
+//
+// mu guards the protocol state that the job broadcast, the ticker and batch
+// acknowledgements also touch; wmu guards the output side and the
+// transport. Neither is held while taking the other.
 type session struct {
-	g      *Gateway
-	conn   net.Conn
-	ip     string
-	en1    []byte
-	en1Hex string
-	reader *stratum.LineReader
-	// res is the share check's scratch space: only the read loop uses it,
-	// so checking a share does not allocate one per share.
-	res coin.ShareResult
-	// targets caches share targets by difficulty (read loop only).
+	g   *Gateway
+	ip  string
+	en1 [4]byte
+
+	// Transport, under wmu (nc and p are set before the session is shared).
+	wmu      sync.Mutex
+	nc       net.Conn // goroutine transport (TLS, non-Linux); nil on a poller
+	p        *poller  // the poller that owns fd; nil with nc
+	fd       int      // the socket on a poller; -1 once released
+	batch    *[]byte  // while input is handled: output collects here, sent in one write after
+	wq       []byte   // poller: output the socket did not take yet
+	paused   bool     // poller: input handed to a goroutine, fd out of the epoll set
+	armedOut bool     // poller: EPOLLOUT requested
+	hungUp   bool     // the transport was shut down (close done or underway)
+
+	closing  atomic.Bool  // close requested: no more input handled, no more output queued
+	quiet    atomic.Bool  // input is dropped: a ban is being stored, the close follows
+	lastRead atomic.Int64 // mono time of the last read that returned data (idle sweep)
+	wqSince  atomic.Int64 // mono time wq became non-empty, 0 while empty (stall sweep)
+
+	// Input side.
+	pend        []byte // unhandled input: a partial line, or the lines after a request that blocks
+	tokens      float64
+	tokensAt    int64
+	rateStrikes int
+	// targets caches share targets by difficulty.
 	targets [2]cachedTarget
 
-	wmu  sync.Mutex
-	wbuf []byte
-
+	// Protocol state, under mu.
 	mu           sync.Mutex
 	subscribed   bool
-	agent        string
-	workers      map[string]*worker
-	primary      *worker
-	versionMask  uint32
 	rolling      bool
+	suggested    bool
+	versionMask  uint32
+	agent        string
+	primary      *worker
+	extra        []*worker // further workers authorized on the connection (proxies)
 	diff         float64
 	prevDiff     float64
-	diffChanged  time.Time
-	vardiff      *Vardiff
-	suggested    bool
+	diffChanged  int64 // mono
+	vardiff      Vardiff
 	lastJobSent  *jobEntry
-	closed       bool
-	tokens       float64
-	tokensAt     time.Time
 	invalid      int
-	invalidSince time.Time
-	rateStrikes  int
+	invalidSince int64 // mono
 }
 
-func newSession(g *Gateway, conn net.Conn, ip string) *session {
-	en1 := g.nextExtranonce1()
+// maxWorkersPerSession bounds the workers one connection may authorize
+// (a proxy's rigs); more are refused.
+const maxWorkersPerSession = 1024
+
+func newSession(g *Gateway, ip string) *session {
 	vd := *g.vardiff()
 	now := time.Now()
-	st := g.stratum()
-	return &session{
-		g: g, conn: conn, ip: ip, en1: en1, en1Hex: hex.EncodeToString(en1),
-		reader:   stratum.NewLineReader(conn, st.MaxLineBytes),
-		workers:  map[string]*worker{},
-		diff:     vd.Initial,
-		vardiff:  NewVardiff(vd, vd.Initial, now),
-		tokens:   float64(st.MessageBurst),
-		tokensAt: now,
-	}
+	s := &session{g: g, ip: ip, fd: -1, diff: vd.Initial,
+		tokens: float64(g.stratum().MessageBurst), tokensAt: mono()}
+	s.en1 = g.nextExtranonce1()
+	s.vardiff.init(vd, vd.Initial, now)
+	s.lastRead.Store(mono())
+	return s
 }
 
-// serve runs the read loop until the connection ends.
-func (s *session) serve() {
-	defer s.close()
-	s.event(payload.WorkerConnected, nil, "")
-	defer func() {
-		s.mu.Lock()
-		w := s.primary
-		s.mu.Unlock()
-		s.event(payload.WorkerDisconnected, w, "")
-	}()
+// tag is the session's name in logs and events: its extranonce1 in hex.
+func (s *session) tag() string { return hex.EncodeToString(s.en1[:]) }
+
+// consume handles the complete lines at the start of data and returns how
+// many bytes it used: up to the end of the last complete line handled. With
+// actBlock (only when !mayBlock) it stops before the request that may block;
+// the caller hands data[n:] to a goroutine that calls consume again with
+// mayBlock. Lines longer than stratum.max_line_bytes end the connection.
+func (s *session) consume(data []byte, mayBlock bool) (int, action) {
+	st := s.g.stratum()
+	used := 0
 	for {
-		st := s.g.stratum()
-		_ = s.conn.SetReadDeadline(time.Now().Add(st.IdleTimeout.D()))
-		line, err := s.reader.ReadLine()
-		if err != nil {
-			s.readFailed(err)
-			return
+		if s.closing.Load() {
+			return len(data), actClose
+		}
+		if s.quiet.Load() {
+			return len(data), actNext
+		}
+		rest := data[used:]
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			if len(rest) >= st.MaxLineBytes+2 { // no line end within the limit (and a "\r")
+				s.lineTooLong(st.MaxLineBytes)
+				return len(data), actClose
+			}
+			return used, actNext
+		}
+		line := rest[:i]
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		if len(line) > st.MaxLineBytes {
+			s.lineTooLong(st.MaxLineBytes)
+			return used + i + 1, actClose
 		}
 		if len(line) == 0 {
+			used += i + 1
 			continue
 		}
 		if !s.allow(st) {
 			if s.rateStrikes > st.MessageBurst {
 				s.protocolError("flood", "disconnected: message rate far over the limit")
-				return
+				return used + i + 1, actClose
 			}
 			// Answer with the request's id so the miner's call completes.
 			req, _ := stratum.DecodeRequest(line)
 			s.replyError(req.ID, stratum.NewError(stratum.CodeOther, "rate limit exceeded; slow down"))
 			s.protocolError("rate", "message over the rate limit dropped")
+			used += i + 1
 			continue
 		}
-		if !s.handleLine(line) {
-			return
+		switch s.handleLine(line, mayBlock) {
+		case actBlock:
+			s.tokens++ // the goroutine handles this line again and is charged then
+			return used, actBlock
+		case actClose:
+			return used + i + 1, actClose
 		}
+		used += i + 1
 	}
 }
 
-func (s *session) readFailed(err error) {
-	var ne net.Error
-	switch {
-	case errors.Is(err, stratum.ErrLineTooLong):
-		s.replyError(nil, stratum.NewError(stratum.CodeInvalidRequest, fmt.Sprintf("line longer than %d bytes", s.reader.MaxLineLength())))
-		s.protocolError("too-long", "line over the length limit; disconnected")
-	case errors.As(err, &ne) && ne.Timeout():
-		s.g.log.Debug("idle timeout", "ip", s.ip, "session", s.en1Hex)
-	}
+func (s *session) lineTooLong(max int) {
+	s.replyError(nil, stratum.NewError(stratum.CodeInvalidRequest, fmt.Sprintf("line longer than %d bytes", max)))
+	s.protocolError("too-long", "line over the length limit; disconnected")
 }
 
-// allow applies the per-connection token bucket.
+// allow applies the per-connection token bucket (input side).
 func (s *session) allow(st *config.Stratum) bool {
-	now := time.Now()
-	s.tokens += now.Sub(s.tokensAt).Seconds() * st.MaxMessagesPerSecond
+	now := mono()
+	s.tokens += float64(now-s.tokensAt) / float64(time.Second) * st.MaxMessagesPerSecond
 	s.tokensAt = now
 	if limit := float64(st.MessageBurst); s.tokens > limit {
 		s.tokens = limit
@@ -157,11 +215,13 @@ func (s *session) allow(st *config.Stratum) bool {
 
 func (s *session) protocolError(kind, msg string) {
 	mProtocolErrors.WithLabelValues(s.g.opts.Symbol, s.g.opts.Region, kind).Inc()
-	s.g.log.Warn("stratum protocol error", "kind", kind, "ip", s.ip, "session", s.en1Hex, "msg", msg)
+	s.g.log.Warn("stratum protocol error", "kind", kind, "ip", s.ip, "session", s.tag(), "msg", msg)
 }
 
-// handleLine answers one request; false closes the connection.
-func (s *session) handleLine(line []byte) bool {
+// handleLine answers one request. Without mayBlock (on a poller) it does
+// nothing and returns actBlock for a request that would wait on the network
+// before answering.
+func (s *session) handleLine(line []byte, mayBlock bool) action {
 	req, err := stratum.DecodeRequest(line)
 	if err != nil {
 		var se *stratum.Error
@@ -170,16 +230,17 @@ func (s *session) handleLine(line []byte) bool {
 		}
 		s.replyError(req.ID, se)
 		s.protocolError("parse", se.Error())
-		return true
+		return actNext
 	}
-	id := append(json.RawMessage(nil), req.ID...)
+	// req.ID points into the decoder's own copy of the line: it may be kept.
+	id := req.ID
 	switch req.Method {
 	case stratum.MethodSubscribe:
 		s.onSubscribe(id, req.Params)
 	case stratum.MethodAuthorize:
-		s.onAuthorize(id, req.Params)
+		return s.onAuthorize(id, req.Params, mayBlock)
 	case stratum.MethodSubmit:
-		s.onSubmit(id, req.Params)
+		s.onSubmit(id, req.Params, mayBlock)
 	case stratum.MethodConfigure:
 		s.onConfigure(id, req.Params)
 	case stratum.MethodSuggestDifficulty:
@@ -192,7 +253,7 @@ func (s *session) handleLine(line []byte) bool {
 		s.replyError(id, stratum.NewError(stratum.CodeMethodNotFound, "unknown method "+truncate(req.Method, 64)))
 		s.protocolError("method", "unknown method "+truncate(req.Method, 64))
 	}
-	return true
+	return actNext
 }
 
 func (s *session) paramsError(id json.RawMessage, err error) {
@@ -220,31 +281,58 @@ func (s *session) onSubscribe(id json.RawMessage, params json.RawMessage) {
 	if e := s.g.jobs.currentJob(); e != nil {
 		en2Size = e.job.Extranonce2Size
 	}
-	s.write(stratum.AppendSubscribeResult(nil, id, s.en1Hex, s.en1, en2Size))
+	s.write(stratum.AppendSubscribeResult(nil, id, s.tag(), s.en1[:], en2Size))
 	s.maybeStartWork()
 }
 
-func (s *session) onAuthorize(id json.RawMessage, params json.RawMessage) {
+// workerLocked finds an authorized worker by the user it authorized as.
+func (s *session) workerLocked(user string) *worker {
+	if s.primary != nil && s.primary.user == user {
+		return s.primary
+	}
+	for _, w := range s.extra {
+		if w.user == user {
+			return w
+		}
+	}
+	return nil
+}
+
+func (s *session) onAuthorize(id json.RawMessage, params json.RawMessage, mayBlock bool) action {
 	p, err := stratum.ParseAuthorize(params)
 	if err != nil {
 		s.paramsError(id, err)
-		return
+		return actNext
 	}
 	address, name, _ := strings.Cut(p.User, ".")
 	if _, err := s.g.coin.ValidateAddress(address); err != nil {
 		s.replyError(id, stratum.NewError(stratum.CodeUnauthorized, fmt.Sprintf("invalid %s address: %v", s.g.opts.Symbol, err)))
 		s.protocolError("address", err.Error())
-		return
+		return actNext
 	}
 	if b, banned := s.g.bans.address(address); banned {
 		s.replyError(id, stratum.NewError(stratum.CodeUnauthorized, "address banned until "+b.Until.UTC().Format(time.RFC3339)))
-		return
+		return actNext
 	}
 	opts := parsePassword(p.Pass)
-	w := &worker{address: address, name: name, solo: opts.solo}
 	s.mu.Lock()
 	first := s.primary == nil
+	suggested := s.suggested
+	known := s.workerLocked(p.User) != nil
+	full := !known && len(s.extra) >= maxWorkersPerSession
 	s.mu.Unlock()
+	if full {
+		s.replyError(id, stratum.NewError(stratum.CodeUnauthorized, fmt.Sprintf("more than %d workers on one connection", maxWorkersPerSession)))
+		s.protocolError("workers", "too many workers on one connection")
+		return actNext
+	}
+	// The first worker's difficulty may come from KV vardiff: a network
+	// round trip a poller must not wait for.
+	restore := first && !(opts.difficulty > 0) && !suggested
+	if restore && !mayBlock {
+		return actBlock
+	}
+	w := &worker{user: p.User, address: address, name: name, solo: opts.solo}
 	if first {
 		// Settle the starting difficulty before the worker becomes the
 		// primary: from then on a job broadcast may start the work, and
@@ -252,19 +340,32 @@ func (s *session) onAuthorize(id json.RawMessage, params json.RawMessage) {
 		switch {
 		case opts.difficulty > 0:
 			s.setDifficulty(opts.difficulty, false)
-		default:
+		case restore:
 			s.restoreDifficulty(w)
 		}
 	}
 	s.write(stratum.AppendTrue(nil, id))
 	s.mu.Lock()
-	s.workers[p.User] = w
-	if s.primary == nil {
+	switch {
+	case s.primary == nil:
 		s.primary = w
+	case s.primary.user == p.User:
+		s.primary = w
+	default:
+		replaced := false
+		for i, x := range s.extra {
+			if x.user == p.User {
+				s.extra[i], replaced = w, true
+			}
+		}
+		if !replaced {
+			s.extra = append(s.extra, w)
+		}
 	}
 	s.mu.Unlock()
 	s.event(payload.WorkerAuthorized, w, "")
 	s.maybeStartWork()
+	return actNext
 }
 
 // passwordOptions are the per-miner options a Stratum password may carry,
@@ -345,7 +446,7 @@ func (s *session) onSuggestDifficulty(id json.RawMessage, params json.RawMessage
 }
 
 // restoreDifficulty picks up the worker's last difficulty from KV vardiff,
-// whichever gateway of the coin it came from.
+// whichever gateway of the coin it came from. It waits on the network.
 func (s *session) restoreDifficulty(w *worker) {
 	s.mu.Lock()
 	suggested := s.suggested
@@ -377,7 +478,7 @@ func (s *session) setDifficulty(d float64, send bool) {
 		s.mu.Unlock()
 		return
 	}
-	s.prevDiff, s.diff, s.diffChanged = s.diff, d, now
+	s.prevDiff, s.diff, s.diffChanged = s.diff, d, mono()
 	started := s.lastJobSent != nil
 	s.mu.Unlock()
 	if send || started {
@@ -401,8 +502,11 @@ func (s *session) maybeStartWork() {
 
 // sendJob sends mining.notify (preceded by set_difficulty on the first job).
 func (s *session) sendJob(e *jobEntry, clean bool) {
+	if s.closing.Load() {
+		return
+	}
 	s.mu.Lock()
-	if !s.subscribed || s.primary == nil || s.closed {
+	if !s.subscribed || s.primary == nil {
 		s.mu.Unlock()
 		return
 	}
@@ -428,7 +532,7 @@ func (s *session) applyVardiffConfig(v config.Vardiff) {
 	changed := d != s.diff
 	started := s.lastJobSent != nil
 	if changed {
-		s.prevDiff, s.diff, s.diffChanged = s.diff, d, time.Now()
+		s.prevDiff, s.diff, s.diffChanged = s.diff, d, mono()
 	}
 	s.mu.Unlock()
 	if changed && started {
@@ -446,28 +550,33 @@ func (s *session) tick(now time.Time) {
 	d, changed := s.vardiff.OnTick(now)
 	s.mu.Unlock()
 	if changed {
-		s.retargeted(d, now)
+		s.retargeted(d, now, true)
 	}
 }
 
-// retargeted applies a vardiff decision and saves it for reconnects.
-func (s *session) retargeted(d float64, now time.Time) {
+// retargeted applies a vardiff decision and saves it in KV vardiff for
+// reconnects; without mayBlock the save runs on its own goroutine.
+func (s *session) retargeted(d float64, now time.Time, mayBlock bool) {
 	s.mu.Lock()
 	if d == s.diff {
 		s.mu.Unlock()
 		return
 	}
-	s.prevDiff, s.diff, s.diffChanged = s.diff, d, now
+	s.prevDiff, s.diff, s.diffChanged = s.diff, d, mono()
 	w := s.primary
 	s.mu.Unlock()
 	s.write(stratum.AppendSetDifficulty(nil, d))
-	if w != nil {
+	if w == nil {
+		return
+	}
+	save := func() {
 		ctx, cancel := contextWithTimeout(2 * time.Second)
 		defer cancel()
 		if _, err := kv.Put(ctx, s.g.env.KV.Vardiff, s.vardiffKey(w), payload.VardiffState{Difficulty: d, Updated: now.UTC()}); err != nil {
 			s.g.log.Warn("save vardiff", "err", err)
 		}
 	}
+	s.g.run(mayBlock, save)
 }
 
 func (s *session) sendReconnect(wait time.Duration) {
@@ -481,30 +590,104 @@ func (s *session) replyError(id json.RawMessage, e *stratum.Error) {
 	s.write(stratum.AppendError(nil, id, e))
 }
 
-// write sends one or more complete lines; a failed write closes the session.
+// write sends complete lines, in the order of the calls. b is not kept.
+// While the input side handles a read, output collects in its batch and
+// goes out in one write afterwards. On a poller it never blocks: what the
+// socket does not take is queued and sent when it is writable. A failed
+// write closes the session.
 func (s *session) write(b []byte) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := s.conn.Write(b); err != nil {
-		go s.close()
-	}
-}
-
-func (s *session) close() {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if s.closing.Load() {
 		return
 	}
-	s.closed = true
-	s.mu.Unlock()
-	_ = s.conn.Close()
+	if s.batch != nil {
+		*s.batch = append(*s.batch, b...)
+		return
+	}
+	s.sendLocked(b)
+}
+
+func (s *session) sendLocked(b []byte) {
+	if s.hungUp {
+		return
+	}
+	if s.nc != nil {
+		_ = s.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := s.nc.Write(b); err != nil {
+			s.closeLocked()
+		}
+		return
+	}
+	s.fdSendLocked(b)
+}
+
+// beginInput starts collecting output in *buf while input is handled; false
+// when the session is already gone.
+func (s *session) beginInput(buf *[]byte) bool {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.hungUp || (s.nc == nil && s.fd < 0) {
+		return false
+	}
+	*buf = (*buf)[:0]
+	s.batch = buf
+	return true
+}
+
+// endInput sends the collected output in one write and reports whether the
+// session is closing (then its transport is shut down).
+func (s *session) endInput() (closing bool) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	out := *s.batch
+	s.batch = nil
+	if len(out) > 0 {
+		s.sendLocked(out)
+	}
+	if s.closing.Load() {
+		s.hangUpLocked()
+		return true
+	}
+	return false
+}
+
+// close ends the session: output queued so far is still sent (best effort),
+// nothing after. Safe from any goroutine, any number of times.
+func (s *session) close() {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.closeLocked()
+}
+
+func (s *session) closeLocked() {
+	if s.closing.Swap(true) {
+		return
+	}
+	if s.batch != nil {
+		return // endInput sends the batch, then hangs up
+	}
+	s.hangUpLocked()
+}
+
+// hangUpLocked shuts the transport down. On a poller the socket is only
+// shut down (shutdown(2)); its owner closes the descriptor when it reads the
+// end of stream, so a descriptor number is never reused under a poller.
+func (s *session) hangUpLocked() {
+	if s.hungUp {
+		return
+	}
+	s.hungUp = true
+	if s.nc != nil {
+		_ = s.nc.Close()
+		return
+	}
+	s.fdHangUpLocked()
 }
 
 func (s *session) event(name string, w *worker, reason string) {
 	ev := payload.WorkerEvent{Event: name, Coin: s.g.opts.Symbol, Region: s.g.opts.Region, Gateway: s.g.id,
-		Session: s.en1Hex, RemoteIP: s.ip, Reason: reason, Time: time.Now().UTC()}
+		Session: s.tag(), RemoteIP: s.ip, Reason: reason, Time: time.Now().UTC()}
 	s.mu.Lock()
 	ev.UserAgent = s.agent
 	s.mu.Unlock()
@@ -519,7 +702,7 @@ func (s *session) event(name string, w *worker, reason string) {
 
 // shareTarget converts a difficulty to the coin's target, remembering the
 // last two conversions (current and previous difficulty) so the share path
-// does no big-number division. Only the read loop calls it.
+// does no big-number division. Input side only.
 func (s *session) shareTarget(d float64) target.Target {
 	for i := range s.targets {
 		if s.targets[i].diff == d && d != 0 {

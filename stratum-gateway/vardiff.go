@@ -23,9 +23,15 @@ type Vardiff struct {
 
 // NewVardiff starts a controller at difficulty d (clamped to the config range).
 func NewVardiff(cfg config.Vardiff, d float64, now time.Time) *Vardiff {
-	v := &Vardiff{cfg: cfg, windowFrom: now}
-	v.diff = v.clamp(d)
+	v := &Vardiff{}
+	v.init(cfg, d, now)
 	return v
+}
+
+// init starts v in place (a session holds its Vardiff by value).
+func (v *Vardiff) init(cfg config.Vardiff, d float64, now time.Time) {
+	*v = Vardiff{cfg: cfg, windowFrom: now}
+	v.diff = v.clamp(d)
 }
 
 // Difficulty is the current difficulty.

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -71,6 +72,44 @@ type clientShared struct {
 	loading  atomic.Bool // the load phase is running
 	firstRx  sync.Map    // URL mode: job id → time the first connection saw it
 	selfMode bool
+	// readers serve every connection's input from a few goroutines (Linux);
+	// nil: each connection reads on its own goroutine.
+	readers *readers
+	// notifies caches parsed mining.notify lines: every connection gets
+	// the same line for a job, so it is decoded once per run, not per
+	// connection (as one miner with many devices would).
+	notifies notifyCache
+}
+
+// notifyCache remembers the last few mining.notify lines and their parse.
+type notifyCache struct {
+	mu      sync.Mutex
+	entries [4]notifyEntry
+	next    int
+}
+
+type notifyEntry struct {
+	raw []byte
+	n   *stratum.Notify
+}
+
+// lookup returns the parse of line if line is a cached notify.
+func (nc *notifyCache) lookup(line []byte) *stratum.Notify {
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	for _, e := range nc.entries {
+		if e.n != nil && len(e.raw) == len(line) && bytes.Equal(e.raw, line) {
+			return e.n
+		}
+	}
+	return nil
+}
+
+func (nc *notifyCache) store(line []byte, n *stratum.Notify) {
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	nc.entries[nc.next] = notifyEntry{raw: append([]byte(nil), line...), n: n}
+	nc.next = (nc.next + 1) % len(nc.entries)
 }
 
 // work is a connection's current job, ready to hash: the header with the
@@ -82,15 +121,28 @@ type work struct {
 	header [80]byte
 	nonce  uint32
 	valid  bool
+	// stale: header not built for this job yet. The scheduler builds it
+	// on the next submit, so a new block's notify costs the reader no
+	// hashing and the notify latency of the next connections is not
+	// inflated by this one's merkle root.
+	stale bool
 }
 
-// conn is one Stratum connection. Its reading goroutine owns the line
-// reader; mu guards the job, difficulty and pending submits that the
-// scheduler also touches.
+// conn is one Stratum connection. Its input is read either by a reader
+// (fd, Linux) or by its own goroutine (nc); mu guards the job, difficulty
+// and pending submits that the scheduler also touches.
 type conn struct {
 	sh   *clientShared
 	nc   net.Conn
 	user string
+
+	// fd transport: the reader rd owns the descriptor's input and closes
+	// it (release); fdMu keeps it open while the scheduler writes.
+	fd       int
+	rd       *reader
+	fdMu     sync.RWMutex
+	released bool
+	pend     []byte // reader: a partial line
 
 	readyOnce sync.Once
 	ready     chan error // receives nil after subscribe+authorize+first job, or the failure
@@ -108,68 +160,128 @@ type conn struct {
 	wbuf       []byte
 }
 
+// newConn takes over nc: its descriptor moves to one of sh's readers when
+// there are readers, else it keeps nc and reads on its own goroutine.
 func newConn(sh *clientShared, nc net.Conn, user string) *conn {
-	return &conn{sh: sh, nc: nc, user: user, ready: make(chan error, 1), pending: map[uint64]time.Time{},
+	c := &conn{sh: sh, user: user, fd: -1, ready: make(chan error, 1), pending: map[uint64]time.Time{},
 		nextID: firstSubmitID, tgt: target.SHA256dDiff1}
+	if sh.readers == nil || sh.readers.attach(c, nc) != nil {
+		c.nc = nc
+	}
+	return c
 }
 
 // start sends mining.subscribe and mining.authorize and starts reading.
 func (c *conn) start() error {
 	b := stratum.AppendSubscribe(nil, idSubscribe, stratum.SubscribeParams{UserAgent: "jetpool-bench/1"})
 	b = stratum.AppendAuthorize(b, idAuthorize, stratum.AuthorizeParams{User: c.user, Pass: "x"})
-	_ = c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.nc.Write(b); err != nil {
+	if err := c.send(b, time.Now()); err != nil {
+		if c.rd != nil {
+			c.rd.release(c, err) // not registered yet: only closes the descriptor
+		}
 		return err
+	}
+	if c.rd != nil {
+		return c.rd.add(c)
 	}
 	go c.readLoop()
 	return nil
+}
+
+// send writes one or more whole lines.
+func (c *conn) send(b []byte, now time.Time) error {
+	if c.nc != nil {
+		_ = c.nc.SetWriteDeadline(now.Add(5 * time.Second))
+		_, err := c.nc.Write(b)
+		return err
+	}
+	c.fdMu.RLock()
+	defer c.fdMu.RUnlock()
+	if c.released {
+		return net.ErrClosed
+	}
+	return fdWrite(c.fd, b)
 }
 
 func (c *conn) signal(err error) {
 	c.readyOnce.Do(func() { c.ready <- err })
 }
 
+// close ends the connection; its reader (or reading goroutine) then sees
+// the end and releases it.
 func (c *conn) close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
-	_ = c.nc.Close()
+	if c.nc != nil {
+		_ = c.nc.Close()
+		return
+	}
+	c.fdMu.RLock()
+	defer c.fdMu.RUnlock()
+	if !c.released {
+		fdShutdown(c.fd)
+	}
 }
 
+// readLoop is the goroutine transport's reader.
 func (c *conn) readLoop() {
 	lr := stratum.NewLineReader(c.nc, clientMaxLine)
 	for {
 		line, err := lr.ReadLine()
 		if err != nil {
-			c.mu.Lock()
-			wasClosed := c.closed
-			c.closed = true
-			n := len(c.pending)
-			c.pending = map[uint64]time.Time{}
-			c.mu.Unlock()
-			c.sh.c.inflight.Add(-int64(n))
-			if !wasClosed {
-				c.sh.c.lost.Add(1)
-			}
-			c.signal(fmt.Errorf("loadgen: connection ended: %w", err))
+			c.ended(err)
 			return
 		}
-		now := time.Now()
-		if id, ok := trueResponseID(line); ok && id >= firstSubmitID {
-			c.settle(id, now, nil, true) // the common case, without a full decode
-			continue
-		}
-		msg, err := stratum.DecodeMessage(line)
+		c.onLine(line, time.Now())
+	}
+}
+
+// ended accounts for the end of the connection.
+func (c *conn) ended(err error) {
+	c.mu.Lock()
+	wasClosed := c.closed
+	c.closed = true
+	n := len(c.pending)
+	c.pending = map[uint64]time.Time{}
+	c.mu.Unlock()
+	c.sh.c.inflight.Add(-int64(n))
+	if !wasClosed {
+		c.sh.c.lost.Add(1)
+	}
+	c.signal(fmt.Errorf("loadgen: connection ended: %w", err))
+}
+
+// onLine handles one line from the gateway, read at now.
+func (c *conn) onLine(line []byte, now time.Time) {
+	if id, ok := trueResponseID(line); ok && id >= firstSubmitID {
+		c.settle(id, now, nil, true) // the common case, without a full decode
+		return
+	}
+	if n := c.sh.notifies.lookup(line); n != nil {
+		c.onNotify(n, now)
+		return
+	}
+	msg, err := stratum.DecodeMessage(line)
+	if err != nil {
+		c.sh.c.protocolErrors.Add(1)
+		return
+	}
+	if msg.IsResponse() {
+		c.onResponse(&msg, now)
+		return
+	}
+	if msg.Method == stratum.MethodNotify {
+		n, err := stratum.ParseNotify(msg.Params)
 		if err != nil {
 			c.sh.c.protocolErrors.Add(1)
-			continue
+			return
 		}
-		if msg.IsResponse() {
-			c.onResponse(&msg, now)
-		} else {
-			c.onNotification(&msg, now)
-		}
+		c.sh.notifies.store(line, &n)
+		c.onNotify(&n, now)
+		return
 	}
+	c.onNotification(&msg, now)
 }
 
 func (c *conn) onResponse(msg *stratum.Message, now time.Time) {
@@ -264,21 +376,19 @@ func trueResponseID(line []byte) (uint64, bool) {
 	return id, true
 }
 
+// onNotify switches to a new job (n is shared and read-only).
+func (c *conn) onNotify(n *stratum.Notify, now time.Time) {
+	c.recordNotify(n, now)
+	c.mu.Lock()
+	if c.subscribed && (n.CleanJobs || !c.w.valid || n.JobID != c.w.jobID) {
+		c.setWorkLocked(n)
+	}
+	c.mu.Unlock()
+	c.maybeReady()
+}
+
 func (c *conn) onNotification(msg *stratum.Message, now time.Time) {
 	switch msg.Method {
-	case stratum.MethodNotify:
-		n, err := stratum.ParseNotify(msg.Params)
-		if err != nil {
-			c.sh.c.protocolErrors.Add(1)
-			return
-		}
-		c.recordNotify(&n, now)
-		c.mu.Lock()
-		if c.subscribed && (n.CleanJobs || !c.w.valid || n.JobID != c.w.jobID) {
-			c.setWorkLocked(&n)
-		}
-		c.mu.Unlock()
-		c.maybeReady()
 	case stratum.MethodSetDifficulty:
 		d, err := stratum.ParseSetDifficulty(msg.Params)
 		if err != nil {
@@ -322,10 +432,10 @@ func (c *conn) maybeReady() {
 	}
 }
 
-// setWorkLocked switches to job n from extranonce2 0, nonce 0.
+// setWorkLocked switches to job n from extranonce2 0, nonce 0. The
+// notify's slices are shared with other connections and never written.
 func (c *conn) setWorkLocked(n *stratum.Notify) {
-	c.w = work{jobID: n.JobID, notify: *n, en2: make([]byte, c.en2Size), valid: true}
-	c.fillHeaderLocked()
+	c.w = work{jobID: n.JobID, notify: *n, en2: make([]byte, c.en2Size), valid: true, stale: true}
 }
 
 func (c *conn) fillHeaderLocked() {
@@ -365,6 +475,10 @@ func (c *conn) submit() submitStatus {
 		return submitBusy
 	}
 	w := &c.w
+	if w.stale {
+		c.fillHeaderLocked()
+		w.stale = false
+	}
 	found := false
 	for range maxTriesPerShare {
 		nonce := w.nonce
@@ -403,8 +517,7 @@ func (c *conn) submit() submitStatus {
 	cs := c.sh.c
 	cs.inflight.Add(1)
 	cs.submitted.Add(1)
-	_ = c.nc.SetWriteDeadline(sent.Add(5 * time.Second))
-	if _, err := c.nc.Write(line); err != nil {
+	if err := c.send(line, sent); err != nil {
 		c.mu.Lock()
 		if _, still := c.pending[id]; still {
 			delete(c.pending, id)

@@ -7,12 +7,15 @@
 //
 // It owns:
 //
-//   - the client side: N Stratum v1 connections (one reading goroutine
-//     each), each subscribed and authorized as ADDRESS.wN, mining REAL
-//     shares from its own mining.notify at the difficulty the gateway set
-//     (sha256d header, coinbase and merkle branch rebuilt from the notify),
-//     and a central scheduler per CPU that spreads an aggregate rate of R
-//     shares/s over the connections;
+//   - the client side: N Stratum v1 connections, each subscribed and
+//     authorized as ADDRESS.wN, mining REAL shares from its own
+//     mining.notify at the difficulty the gateway set (sha256d header,
+//     coinbase and merkle branch rebuilt from the notify), and a central
+//     scheduler per CPU that spreads an aggregate rate of R shares/s over
+//     the connections. On Linux one epoll reader per CPU reads every
+//     connection (elsewhere a goroutine each), and a mining.notify line is
+//     decoded once per run, not once per connection: the generator shares
+//     the machine with the gateway it measures, so it must cost little;
 //   - the measurements: accepted / rejected / stale counts, log-linear
 //     latency histograms (submit: request written → response read; notify:
 //     new job published → mining.notify read), the gateway's VmRSS and CPU

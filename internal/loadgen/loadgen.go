@@ -202,6 +202,12 @@ func drive(ctx context.Context, o Options, addr string, sh *clientShared, proc *
 	publishBlock func(context.Context) error) error {
 	r.Conns, r.RateTarget, r.CPUs = o.Conns, o.Rate, runtime.NumCPU()
 	benchCPU0 := selfCPU()
+	rs, err := startReaders(runtime.GOMAXPROCS(0))
+	if err != nil {
+		o.Log.Warn("no epoll readers; one goroutine per connection", "err", err)
+	}
+	sh.readers = rs
+	defer rs.stop() // after the connections are closed (deferred below)
 
 	// Connect every worker.
 	t0 := time.Now()

@@ -97,7 +97,7 @@ var (
 // into line itself, so they stay valid after the LineReader moves on.
 func decodeWire(line []byte) (wireMessage, *Error) {
 	var w wireMessage
-	if !json.Valid(line) {
+	if !validJSON(line) {
 		return w, NewError(CodeParseError, "Parse error: line is not valid JSON")
 	}
 	if firstByte(line) != '{' {
@@ -160,15 +160,39 @@ func DecodeRequest(line []byte) (Request, error) {
 	if len(w.Method) == 0 || isNull(w.Method) || w.Method[0] != '"' {
 		return req, NewError(CodeInvalidRequest, "Invalid request: method must be a string")
 	}
-	m, err := rawString(w.Method)
-	if err != nil || m == "" || len(m) > MaxMethodLength {
-		return req, NewError(CodeInvalidRequest, "Invalid request: bad method name")
+	m, ok := knownMethod(w.Method)
+	if !ok {
+		var err error
+		m, err = rawString(w.Method)
+		if err != nil || m == "" || len(m) > MaxMethodLength {
+			return req, NewError(CodeInvalidRequest, "Invalid request: bad method name")
+		}
 	}
 	req.Method = m
 	if len(w.Params) > 0 && !isNull(w.Params) && w.Params[0] != '[' {
 		return req, NewError(CodeInvalidRequest, "Invalid request: params must be an array")
 	}
 	return req, nil
+}
+
+// clientMethods are the methods a miner sends, quoted as on the wire.
+var clientMethods = [...]string{MethodSubmit, MethodSubscribe, MethodAuthorize, MethodConfigure,
+	MethodSuggestDifficulty, MethodExtranonceSubscribe, MethodGetTransactions}
+
+// knownMethod returns the constant for a raw method string spelled exactly
+// like a client method (no escapes), so the common requests allocate no
+// method name.
+func knownMethod(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	for _, m := range clientMethods {
+		if string(body) == m {
+			return m, true
+		}
+	}
+	return "", false
 }
 
 // DecodeMessage decodes one line sent by a pool: a response (no method) or

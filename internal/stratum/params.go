@@ -63,7 +63,7 @@ func hasControl(b []byte) bool {
 func splitParams(method string, params json.RawMessage, minN, maxN int) ([]json.RawMessage, *Error) {
 	var a []json.RawMessage
 	if len(params) > 0 && !isNull(params) {
-		if params[0] != '[' || !json.Valid(params) {
+		if params[0] != '[' || !validJSON(params) {
 			return nil, invalidParams(method, "params must be an array")
 		}
 		var ok bool
