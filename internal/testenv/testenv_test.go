@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jetpool/jetpool/internal/jsretry"
 	"github.com/jetpool/jetpool/internal/localsvc"
 	"github.com/jetpool/jetpool/internal/testenv"
 )
@@ -326,7 +327,9 @@ func TestClusterStreamLeaderLossKeepsAckedMessages(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	info, err := s.Info(ctx)
+	// Right after the election the API may briefly have no responder on
+	// the server this client is on: retried like every admin call.
+	info, err := jsretry.Value(ctx, func() (*jetstream.StreamInfo, error) { return s.Info(ctx) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +369,9 @@ func TestClusterStreamLeaderLossKeepsAckedMessages(t *testing.T) {
 // id, noting each id's stream sequence.
 func readAll(t *testing.T, ctx context.Context, s jetstream.Stream, want uint64) (map[string]int, map[string]uint64) {
 	t.Helper()
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	cons, err := jsretry.Value(ctx, func() (jetstream.Consumer, error) {
+		return s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
