@@ -216,13 +216,24 @@ type Reconnect struct {
 }
 
 // AppendReconnect appends client.reconnect [host, port, wait], or [] when r
-// is the zero value (reconnect to the same server at once).
+// is the zero value (reconnect to the same server at once). An empty Host
+// and a zero Port are sent as null: cgminer, bfgminer and sgminer keep their
+// current pool for a missing or non-string host or port, but take "" as a
+// host (and fail to reconnect) and 0 as a port.
 func AppendReconnect(dst []byte, r Reconnect) []byte {
 	dst = appendNotificationHead(dst, MethodReconnect)
 	if r != (Reconnect{}) {
-		dst = appendString(dst, r.Host)
+		if r.Host == "" {
+			dst = append(dst, "null"...)
+		} else {
+			dst = appendString(dst, r.Host)
+		}
 		dst = append(dst, ',')
-		dst = strconv.AppendInt(dst, int64(r.Port), 10)
+		if r.Port == 0 {
+			dst = append(dst, "null"...)
+		} else {
+			dst = strconv.AppendInt(dst, int64(r.Port), 10)
+		}
 		dst = append(dst, ',')
 		dst = strconv.AppendInt(dst, int64(r.WaitSeconds), 10)
 	}

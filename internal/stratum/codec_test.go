@@ -139,6 +139,7 @@ func TestNotifications(t *testing.T) {
 		{"set_version_mask", AppendSetVersionMask(nil, 0x1fffe000), `{"id":null,"method":"mining.set_version_mask","params":["1fffe000"]}`},
 		{"reconnect", AppendReconnect(nil, Reconnect{Host: "eu.pool", Port: 3333, WaitSeconds: 5}), `{"id":null,"method":"client.reconnect","params":["eu.pool",3333,5]}`},
 		{"reconnect same", AppendReconnect(nil, Reconnect{}), `{"id":null,"method":"client.reconnect","params":[]}`},
+		{"reconnect same after a wait", AppendReconnect(nil, Reconnect{WaitSeconds: 3}), `{"id":null,"method":"client.reconnect","params":[null,null,3]}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
