@@ -156,6 +156,66 @@ func TestExtranonceSubscribe(t *testing.T) {
 	wantTrue(t, c.call(stratum.MethodExtranonceSubscribe))
 }
 
+// TestExtranonce2SizeChangeReachesSubscribedMiners: when the jobs' extranonce2
+// size changes at run time (stratum.extranonce2_size), a miner that sent
+// mining.extranonce.subscribe gets mining.set_extranonce with the new size
+// before the next job and its shares of the new size are accepted; a miner
+// that did not is asked to reconnect (client.reconnect to the same pool)
+// and closed, so it subscribes again instead of having every share refused.
+func TestExtranonce2SizeChangeReachesSubscribedMiners(t *testing.T) {
+	t.Parallel()
+	p := newPool(t)
+	g := p.startGateway(nil)
+	p.publishJob(jobSpec{id: "a"})
+	g.waitJob(t)
+	told := dial(t, g.tcp())
+	told.subscribe()
+	told.sync() // mining.extranonce.subscribe
+	told.authorize(regtestAddr(t, 40) + ".told")
+	told.note(stratum.MethodNotify)
+	plain := dial(t, g.tcp())
+	plain.handshake(regtestAddr(t, 41) + ".plain")
+	if told.en2Size != en2Size || plain.en2Size != en2Size {
+		t.Fatalf("extranonce2 sizes %d, %d at subscribe, want %d", told.en2Size, plain.en2Size, en2Size)
+	}
+
+	const newSize = en2Size + 2
+	p.publishJob(jobSpec{id: "b", en2: newSize}) // same block, new size
+	en1 := string(told.en1)
+	if l := told.note(stratum.MethodSetExtranonce); told.en2Size != newSize || string(told.en1) != en1 {
+		t.Fatalf("set_extranonce %s: size %d, want %d and the same extranonce1", l.raw, told.en2Size, newSize)
+	}
+	n := told.note(stratum.MethodNotify)
+	if told.last != "b" || !told.jobs["b"].CleanJobs {
+		t.Fatalf("after set_extranonce: %s, want job b with clean_jobs", n.raw)
+	}
+	wantTrue(t, told.submit(told.valid()))
+
+	var reconnect bool
+	for _, l := range plain.closed() {
+		if l.msg.Method == stratum.MethodReconnect {
+			r, err := stratum.ParseReconnect(l.msg.Params)
+			if err != nil || r != (stratum.Reconnect{}) {
+				t.Fatalf("client.reconnect %s (%v): want the same pool at once", l.raw, err)
+			}
+			reconnect = true
+		}
+		if l.msg.Method == stratum.MethodNotify {
+			t.Fatalf("a miner on the old size got the new job: %s", l.raw)
+		}
+	}
+	if !reconnect {
+		t.Fatal("the miner without extranonce.subscribe was closed without client.reconnect")
+	}
+	// It comes back and learns the new size at subscribe.
+	again := dial(t, g.tcp())
+	again.handshake(regtestAddr(t, 41) + ".plain")
+	if again.en2Size != newSize {
+		t.Fatalf("resubscribed with extranonce2 size %d, want %d", again.en2Size, newSize)
+	}
+	wantTrue(t, again.submit(again.valid()))
+}
+
 func TestConfigureVersionRolling(t *testing.T) {
 	t.Parallel()
 	p := newPool(t)

@@ -227,6 +227,7 @@ type jobSpec struct {
 	bits   string // hardBits by default
 	txs    int    // non-coinbase transactions (exercise the merkle branch)
 	ver    int64  // template version; 0 = jobVersion
+	en2    int    // extranonce2 size; 0 = en2Size
 }
 
 // templateJSON is a getblocktemplate reply as btcd sends it on regtest.
@@ -281,7 +282,7 @@ func (p *pool) makeJob(s jobSpec) *coin.Job {
 		p.t.Fatal(err)
 	}
 	job, err := p.coin.NewJob(tpl, coin.JobOptions{JobID: s.id, PayoutScript: p.payout, PoolTag: "/jetpool-test/",
-		Extranonce1Size: 4, Extranonce2Size: en2Size, CleanJobs: true})
+		Extranonce1Size: 4, Extranonce2Size: cmp.Or(s.en2, en2Size), CleanJobs: true})
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -447,6 +448,12 @@ func (c *client) observe(l line) {
 			c.t.Fatalf("bad set_difficulty %s: %v", l.raw, err)
 		}
 		c.diff = d
+	case stratum.MethodSetExtranonce:
+		en1, size, err := stratum.ParseSetExtranonce(l.msg.Params)
+		if err != nil {
+			c.t.Fatalf("bad set_extranonce %s: %v", l.raw, err)
+		}
+		c.en1, c.en2Size = en1, size
 	case stratum.MethodNotify:
 		n, err := stratum.ParseNotify(l.msg.Params)
 		if err != nil {

@@ -103,6 +103,8 @@ type session struct {
 	suggested    bool
 	versionMask  uint32
 	agent        string
+	en2Size      int  // extranonce2 size the miner was told (subscribe, set_extranonce)
+	extranonceOK bool // the miner sent mining.extranonce.subscribe
 	primary      *worker
 	extra        []*worker // further workers authorized on the connection (proxies)
 	diff         float64
@@ -246,6 +248,9 @@ func (s *session) handleLine(line []byte, mayBlock bool) action {
 	case stratum.MethodSuggestDifficulty:
 		s.onSuggestDifficulty(id, req.Params)
 	case stratum.MethodExtranonceSubscribe:
+		s.mu.Lock()
+		s.extranonceOK = true
+		s.mu.Unlock()
 		s.write(stratum.AppendTrue(nil, id))
 	case stratum.MethodGetTransactions:
 		s.write(stratum.AppendResult(nil, id, json.RawMessage("[]")))
@@ -271,16 +276,17 @@ func (s *session) onSubscribe(id json.RawMessage, params json.RawMessage) {
 		s.paramsError(id, err)
 		return
 	}
-	s.mu.Lock()
-	s.subscribed = true
-	s.agent = p.UserAgent
-	s.mu.Unlock()
 	// The jobs decide the extranonce2 size (jobmaker builds the coinbase);
 	// the config value is only the fallback before the first job.
 	en2Size := s.g.stratum().Extranonce2Size
 	if e := s.g.jobs.currentJob(); e != nil {
 		en2Size = e.job.Extranonce2Size
 	}
+	s.mu.Lock()
+	s.subscribed = true
+	s.agent = p.UserAgent
+	s.en2Size = en2Size
+	s.mu.Unlock()
 	s.write(stratum.AppendSubscribeResult(nil, id, s.tag(), s.en1[:], en2Size))
 	s.maybeStartWork()
 }
@@ -510,10 +516,28 @@ func (s *session) sendJob(e *jobEntry, clean bool) {
 		s.mu.Unlock()
 		return
 	}
+	// A job with another extranonce2 size (stratum.extranonce2_size changed
+	// at run time): a miner that accepts mining.set_extranonce is told the
+	// new size before the job; any other is asked to reconnect, so it
+	// subscribes again and learns it, instead of having every share refused.
+	var setExtranonce bool
+	if e.job.Extranonce2Size != s.en2Size {
+		if !s.extranonceOK {
+			s.mu.Unlock()
+			s.g.log.Info("extranonce2 size changed; asking the miner to reconnect", "session", s.tag(), "size", e.job.Extranonce2Size)
+			s.sendReconnect(0)
+			s.close()
+			return
+		}
+		s.en2Size, setExtranonce, clean = e.job.Extranonce2Size, true, true
+	}
 	first := s.lastJobSent == nil
 	s.lastJobSent = e
 	diff := s.diff
 	s.mu.Unlock()
+	if setExtranonce {
+		s.write(stratum.AppendSetExtranonce(nil, s.en1[:], e.job.Extranonce2Size))
+	}
 	line := e.notifyKeep
 	if clean || first {
 		line = e.notifyClean
