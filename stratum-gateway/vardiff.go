@@ -8,18 +8,33 @@ import (
 )
 
 // Vardiff is one worker's difficulty controller. It aims at one share every
-// TargetSeconds: at each retarget (every Retarget, or earlier when shares come
-// far too fast, or on a tick when they stop coming) it scales the difficulty
-// by target/observed share time, at most ×8 or ÷8 at once, within Min..Max,
-// and leaves it alone while the observed time is within VariancePercent.
-// It is pure logic on the times it is given, so tests drive it with a fake
-// clock (testing/synctest).
+// TargetSeconds: at each retarget it scales the difficulty by target/observed
+// share time, at most ×8 or ÷8 at once, within Min..Max, and leaves it alone
+// while the observed time is within VariancePercent.
+//
+// Shares are a Poisson process, so one retarget window of 9 expected shares
+// is off by more than 30 % about half the time by chance alone. A change
+// therefore also needs evidence: the share count must be more than
+// significanceZ standard deviations (√expected) from the expected count.
+// Without it the window grows by another Retarget period — up to
+// maxLooks of them — and the estimate sharpens; at the last look the
+// VariancePercent rule alone decides. Shares coming far too fast (4× the
+// expected count) retarget at once; a worker that stops sending shares is
+// retargeted from OnTick. It is pure logic on the times it is given, so
+// tests drive it with a fake clock (testing/synctest).
 type Vardiff struct {
 	cfg        config.Vardiff
 	diff       float64
 	windowFrom time.Time
 	shares     int
+	looks      int // retarget periods the current window has been judged without a change
 }
+
+// Evidence a retarget needs (see Vardiff).
+const (
+	significanceZ = 2.5
+	maxLooks      = 4
+)
 
 // NewVardiff starts a controller at difficulty d (clamped to the config range).
 func NewVardiff(cfg config.Vardiff, d float64, now time.Time) *Vardiff {
@@ -43,7 +58,7 @@ func (v *Vardiff) SetConfig(cfg config.Vardiff) { v.cfg = cfg; v.diff = v.clamp(
 // Set forces a difficulty (mining.suggest_difficulty) and restarts the window.
 func (v *Vardiff) Set(d float64, now time.Time) float64 {
 	v.diff = v.clamp(d)
-	v.windowFrom, v.shares = now, 0
+	v.windowFrom, v.shares, v.looks = now, 0, 0
 	return v.diff
 }
 
@@ -52,19 +67,21 @@ func (v *Vardiff) Set(d float64, now time.Time) float64 {
 func (v *Vardiff) OnShare(now time.Time) (float64, bool) {
 	v.shares++
 	elapsed := now.Sub(v.windowFrom)
-	target := v.targetDuration()
-	fast := v.shares >= 4*v.expectedShares() && elapsed >= target
-	if elapsed >= v.cfg.Retarget.D() || fast {
-		return v.retarget(now)
+	if v.shares >= 4*v.expectedShares() && elapsed >= v.targetDuration() {
+		return v.retarget(now, true)
+	}
+	if elapsed >= time.Duration(v.looks+1)*v.cfg.Retarget.D() {
+		return v.retarget(now, false)
 	}
 	return v.diff, false
 }
 
-// OnTick lets a silent worker's difficulty fall: when no retarget happened
-// for two retarget periods, it retargets on what was seen (possibly nothing).
+// OnTick lets a silent worker's difficulty fall: when its window has run a
+// retarget period longer than OnShare would have judged it, it retargets on
+// what was seen (possibly nothing).
 func (v *Vardiff) OnTick(now time.Time) (float64, bool) {
-	if now.Sub(v.windowFrom) >= 2*v.cfg.Retarget.D() {
-		return v.retarget(now)
+	if now.Sub(v.windowFrom) >= time.Duration(v.looks+2)*v.cfg.Retarget.D() {
+		return v.retarget(now, false)
 	}
 	return v.diff, false
 }
@@ -81,10 +98,11 @@ func (v *Vardiff) targetDuration() time.Duration {
 	return time.Duration(v.cfg.TargetSeconds * float64(time.Second))
 }
 
-func (v *Vardiff) retarget(now time.Time) (float64, bool) {
+// retarget judges the window; fast skips the evidence test (shares far too
+// fast need no statistics).
+func (v *Vardiff) retarget(now time.Time, fast bool) (float64, bool) {
 	elapsed := now.Sub(v.windowFrom).Seconds()
 	shares := v.shares
-	v.windowFrom, v.shares = now, 0
 	if elapsed <= 0 {
 		return v.diff, false
 	}
@@ -95,8 +113,17 @@ func (v *Vardiff) retarget(now time.Time) (float64, bool) {
 		observed = elapsed / float64(shares)
 	}
 	if math.Abs(observed-v.cfg.TargetSeconds)/v.cfg.TargetSeconds*100 <= v.cfg.VariancePercent {
+		v.restart(now)
 		return v.diff, false
 	}
+	if !fast && v.looks+1 < maxLooks {
+		expected := elapsed / v.cfg.TargetSeconds
+		if math.Abs(float64(shares)-expected) <= significanceZ*math.Sqrt(expected) {
+			v.looks++ // not yet evidence: keep counting
+			return v.diff, false
+		}
+	}
+	v.restart(now)
 	ratio := v.cfg.TargetSeconds / observed
 	ratio = math.Max(1.0/8, math.Min(8, ratio))
 	next := v.clamp(roundSignificant(v.diff*ratio, 4))
@@ -106,6 +133,8 @@ func (v *Vardiff) retarget(now time.Time) (float64, bool) {
 	v.diff = next
 	return next, true
 }
+
+func (v *Vardiff) restart(now time.Time) { v.windowFrom, v.shares, v.looks = now, 0, 0 }
 
 func (v *Vardiff) clamp(d float64) float64 {
 	if math.IsNaN(d) || d <= 0 {

@@ -137,6 +137,44 @@ func TestVardiffConverges(t *testing.T) {
 	}
 }
 
+// TestVardiffHoldsStillAtTheIdealDifficulty: a worker already at its ideal
+// difficulty sees Poisson noise only; vardiff must not chase it. Over 16
+// simulated 4-hour runs (160 retarget periods each) it changes the
+// difficulty about 15 times per run (the variance rule alone, without the
+// evidence test, changed it 74 times) and stays within ±40 % of the ideal.
+func TestVardiffHoldsStillAtTheIdealDifficulty(t *testing.T) {
+	t.Parallel()
+	cfg := vardiffConfig()
+	const hashrate = 1e12
+	ideal := hashrate * cfg.TargetSeconds / hashesPerDiff1
+	const run, runs = 4 * time.Hour, 16
+	changes, within := 0, 0.0
+	for seed := range uint64(runs) {
+		synctest.Test(t, func(t *testing.T) {
+			ch := simulate(cfg, ideal, hashrate, 100+seed, run)
+			changes += len(ch) - 1
+			for i, c := range ch {
+				until := run
+				if i+1 < len(ch) {
+					until = ch[i+1].at
+				}
+				if math.Abs(c.diff/ideal-1) <= 0.4 {
+					within += (until - c.at).Seconds()
+				}
+			}
+		})
+	}
+	perRun := float64(changes) / runs
+	share := within / (runs * run.Seconds())
+	t.Logf("%.1f changes per 4-hour run, %.0f%% of the time within ±40%%", perRun, 100*share)
+	if perRun > 25 {
+		t.Errorf("%.1f difficulty changes per 4-hour run at the ideal difficulty, want ≤ 25: vardiff chases noise", perRun)
+	}
+	if share < 0.85 {
+		t.Errorf("within ±40%% of the ideal %.0f%% of the time, want ≥ 85%%", 100*share)
+	}
+}
+
 // TestVardiffClamps: a worker whose ideal difficulty is beyond the range
 // ends at the bound and never crosses it.
 func TestVardiffClamps(t *testing.T) {
