@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -107,6 +108,58 @@ func TestMessageFloodDisconnects(t *testing.T) {
 	}
 	// Another miner is not limited by this one.
 	other.sync()
+}
+
+// TestProxyRateGrowsWithItsWorkers: every worker authorized after the first
+// raises the connection's rate and burst by worker_messages_per_second, so a
+// proxy's burst of submits passes where a one-worker connection under the
+// same limits is throttled and dropped.
+func TestProxyRateGrowsWithItsWorkers(t *testing.T) {
+	t.Parallel()
+	p := newPool(t)
+	const burst = 5
+	g := p.startGateway(func(o *gateway.Options) {
+		o.Stratum.MaxMessagesPerSecond, o.Stratum.MessageBurst = 0.01, burst
+		o.Stratum.WorkerMessagesPerSecond = 1000
+	})
+	p.publishJob(jobSpec{id: "j"})
+	g.waitJob(t)
+	flood := func(n int) string {
+		lines := make([]string, n)
+		for i := range lines {
+			lines[i] = `{"id":9,"method":"mining.extranonce.subscribe","params":[]}`
+		}
+		return strings.Join(lines, "\n") + "\n"
+	}
+
+	proxy := dial(t, g.tcp())
+	proxy.subscribe()
+	for i := range 3 { // subscribe + 3 authorizes: within the burst of 5
+		wantTrue(t, proxy.authorize(fmt.Sprintf("%s.rig%d", regtestAddr(t, 50), i)))
+	}
+	time.Sleep(100 * time.Millisecond) // 2 extra workers × 1000/s refill the bucket
+	const n = 3 * burst
+	proxy.send(flood(n))
+	for i := range n {
+		if m := proxy.response(9); m.Error != nil {
+			t.Fatalf("proxy message %d of %d refused: %v", i+1, n, m.Error)
+		}
+	}
+
+	single := dial(t, g.tcp())
+	single.subscribe()
+	wantTrue(t, single.authorize(regtestAddr(t, 51)+".rig"))
+	time.Sleep(100 * time.Millisecond)
+	single.send(flood(2*burst + 1))
+	limited := 0
+	for _, l := range single.closed() {
+		if l.msg.Error != nil && strings.Contains(l.msg.Error.Message, "rate limit") {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("a one-worker connection was not rate limited by the same flood")
+	}
 }
 
 func TestIdleTimeout(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -93,6 +94,7 @@ type session struct {
 	tokens      float64
 	tokensAt    int64
 	rateStrikes int
+	workers     atomic.Int32 // authorized workers: each after the first raises the rate limit
 	// targets caches share targets by difficulty.
 	targets [2]cachedTarget
 
@@ -198,12 +200,20 @@ func (s *session) lineTooLong(max int) {
 	s.protocolError("too-long", "line over the length limit; disconnected")
 }
 
-// allow applies the per-connection token bucket (input side).
+// allow applies the per-connection token bucket (input side): the
+// configured rate and burst, raised for every worker authorized after the
+// first by worker_messages_per_second (and twice it), so a proxy carrying
+// many workers on one connection is not throttled like one miner.
 func (s *session) allow(st *config.Stratum) bool {
 	now := mono()
-	s.tokens += float64(now-s.tokensAt) / float64(time.Second) * st.MaxMessagesPerSecond
+	rate, limit := st.MaxMessagesPerSecond, float64(st.MessageBurst)
+	if extra := float64(s.workers.Load() - 1); extra > 0 {
+		rate += extra * st.WorkerMessagesPerSecond
+		limit += extra * math.Ceil(2*st.WorkerMessagesPerSecond)
+	}
+	s.tokens += float64(now-s.tokensAt) / float64(time.Second) * rate
 	s.tokensAt = now
-	if limit := float64(st.MessageBurst); s.tokens > limit {
+	if s.tokens > limit {
 		s.tokens = limit
 	}
 	if s.tokens < 1 {
@@ -368,6 +378,7 @@ func (s *session) onAuthorize(id json.RawMessage, params json.RawMessage, mayBlo
 			s.extra = append(s.extra, w)
 		}
 	}
+	s.workers.Store(int32(1 + len(s.extra)))
 	s.mu.Unlock()
 	s.event(payload.WorkerAuthorized, w, "")
 	s.maybeStartWork()

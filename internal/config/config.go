@@ -89,17 +89,21 @@ func (p Pool) FeeFor(scheme string) int {
 
 // Stratum holds gateway protection and batching settings.
 type Stratum struct {
-	MaxLineBytes         int      `yaml:"max_line_bytes" json:"max_line_bytes"`
-	MaxMessagesPerSecond float64  `yaml:"max_messages_per_second" json:"max_messages_per_second"`
-	MessageBurst         int      `yaml:"message_burst" json:"message_burst"`
-	IdleTimeout          Duration `yaml:"idle_timeout" json:"idle_timeout"`
-	InvalidShareBanLimit int      `yaml:"invalid_share_ban_limit" json:"invalid_share_ban_limit"`
-	BanDuration          Duration `yaml:"ban_duration" json:"ban_duration"`
-	MaxConnsPerIP        int      `yaml:"max_conns_per_ip" json:"max_conns_per_ip"`
-	ShareBatchSize       int      `yaml:"share_batch_size" json:"share_batch_size"`
-	ShareBatchDelay      Duration `yaml:"share_batch_delay" json:"share_batch_delay"`
-	Extranonce2Size      int      `yaml:"extranonce2_size" json:"extranonce2_size"`
-	VersionRollingMask   string   `yaml:"version_rolling_mask" json:"version_rolling_mask"`
+	MaxLineBytes         int     `yaml:"max_line_bytes" json:"max_line_bytes"`
+	MaxMessagesPerSecond float64 `yaml:"max_messages_per_second" json:"max_messages_per_second"`
+	MessageBurst         int     `yaml:"message_burst" json:"message_burst"`
+	// WorkerMessagesPerSecond is added to a connection's rate for every
+	// worker it authorizes after the first (a proxy carries many), and
+	// twice it to its burst.
+	WorkerMessagesPerSecond float64  `yaml:"worker_messages_per_second" json:"worker_messages_per_second"`
+	IdleTimeout             Duration `yaml:"idle_timeout" json:"idle_timeout"`
+	InvalidShareBanLimit    int      `yaml:"invalid_share_ban_limit" json:"invalid_share_ban_limit"`
+	BanDuration             Duration `yaml:"ban_duration" json:"ban_duration"`
+	MaxConnsPerIP           int      `yaml:"max_conns_per_ip" json:"max_conns_per_ip"`
+	ShareBatchSize          int      `yaml:"share_batch_size" json:"share_batch_size"`
+	ShareBatchDelay         Duration `yaml:"share_batch_delay" json:"share_batch_delay"`
+	Extranonce2Size         int      `yaml:"extranonce2_size" json:"extranonce2_size"`
+	VersionRollingMask      string   `yaml:"version_rolling_mask" json:"version_rolling_mask"`
 }
 
 // Vardiff holds the per-worker difficulty controller settings.
@@ -218,7 +222,7 @@ func Default() Config {
 	return Config{
 		Pool: Pool{Name: "jetpool", Tag: "/jetpool/", FeeBasisPoints: 100, Scheme: SchemePPLNS, PPLNSWindow: 2},
 		Stratum: Stratum{
-			MaxLineBytes: 16 << 10, MaxMessagesPerSecond: 50, MessageBurst: 100,
+			MaxLineBytes: 16 << 10, MaxMessagesPerSecond: 50, MessageBurst: 100, WorkerMessagesPerSecond: 2,
 			IdleTimeout: Duration(10 * time.Minute), InvalidShareBanLimit: 100,
 			BanDuration: Duration(10 * time.Minute), MaxConnsPerIP: 256,
 			ShareBatchSize: 64, ShareBatchDelay: Duration(20 * time.Millisecond),
@@ -346,6 +350,9 @@ func (s Stratum) Validate() error {
 	}
 	if s.MessageBurst < 1 {
 		errs = append(errs, fieldErr("message_burst", "must be >= 1, got %d", s.MessageBurst))
+	}
+	if !(s.WorkerMessagesPerSecond >= 0) || math.IsInf(s.WorkerMessagesPerSecond, 0) {
+		errs = append(errs, fieldErr("worker_messages_per_second", "must be a finite number >= 0, got %v", s.WorkerMessagesPerSecond))
 	}
 	if s.IdleTimeout.D() < time.Second {
 		errs = append(errs, fieldErr("idle_timeout", "must be >= 1s, got %s", s.IdleTimeout))

@@ -49,6 +49,8 @@ func TestSectionValidation(t *testing.T) {
 		{"long tag", func(c *config.Config) { c.Pool.Tag = strings.Repeat("x", 33) }, "tag"},
 		{"solo scheme", func(c *config.Config) { c.Pool.Scheme = "solo" }, ""},
 		{"zero window", func(c *config.Config) { c.Pool.PPLNSWindow = 0 }, "pplns_window"},
+		{"negative worker rate", func(c *config.Config) { c.Stratum.WorkerMessagesPerSecond = -1 }, "worker_messages_per_second"},
+		{"no worker rate ok", func(c *config.Config) { c.Stratum.WorkerMessagesPerSecond = 0 }, ""},
 		{"tiny line", func(c *config.Config) { c.Stratum.MaxLineBytes = 10 }, "max_line_bytes"},
 		{"en2 too big", func(c *config.Config) { c.Stratum.Extranonce2Size = 32 }, "extranonce2_size"},
 		{"zero target", func(c *config.Config) { c.Vardiff.TargetSeconds = 0 }, "target_seconds"},
