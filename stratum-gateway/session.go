@@ -172,8 +172,8 @@ func (s *session) consume(data []byte, mayBlock bool) (int, action) {
 			used += i + 1
 			continue
 		}
-		if !s.allow(st) {
-			if s.rateStrikes > st.MessageBurst {
+		if ok, burst := s.allow(st); !ok {
+			if s.rateStrikes > burst {
 				s.protocolError("flood", "disconnected: message rate far over the limit")
 				return used + i + 1, actClose
 			}
@@ -203,8 +203,10 @@ func (s *session) lineTooLong(max int) {
 // allow applies the per-connection token bucket (input side): the
 // configured rate and burst, raised for every worker authorized after the
 // first by worker_messages_per_second (and twice it), so a proxy carrying
-// many workers on one connection is not throttled like one miner.
-func (s *session) allow(st *config.Stratum) bool {
+// many workers on one connection is not throttled like one miner. It
+// returns the burst in force: more refused messages in a row than that
+// disconnect.
+func (s *session) allow(st *config.Stratum) (ok bool, burst int) {
 	now := mono()
 	rate, limit := st.MaxMessagesPerSecond, float64(st.MessageBurst)
 	if extra := float64(s.workers.Load() - 1); extra > 0 {
@@ -218,11 +220,11 @@ func (s *session) allow(st *config.Stratum) bool {
 	}
 	if s.tokens < 1 {
 		s.rateStrikes++
-		return false
+		return false, int(limit)
 	}
 	s.tokens--
 	s.rateStrikes = 0
-	return true
+	return true, int(limit)
 }
 
 func (s *session) protocolError(kind, msg string) {
