@@ -9,10 +9,11 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/jetpool/jetpool/internal/epoll"
 )
 
 // readChunk is how much a poller reads from one connection per readiness
@@ -43,9 +44,8 @@ const (
 // stream, so a descriptor number is never reused while events or table
 // entries still name it.
 type poller struct {
-	g    *Gateway
-	epfd int
-	wake int // eventfd: stop
+	g   *Gateway
+	set *epoll.Set // its waker means stop
 
 	mu    sync.Mutex
 	conns []*session // by descriptor
@@ -81,21 +81,11 @@ func startPollers(g *Gateway) (*pollers, error) {
 }
 
 func newPoller(g *Gateway) (*poller, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	set, err := epoll.New()
 	if err != nil {
-		return nil, fmt.Errorf("gateway: epoll_create1: %w", err)
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	wake, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-	if err != nil {
-		_ = unix.Close(epfd)
-		return nil, fmt.Errorf("gateway: eventfd: %w", err)
-	}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}); err != nil {
-		_ = unix.Close(wake)
-		_ = unix.Close(epfd)
-		return nil, fmt.Errorf("gateway: epoll_ctl: %w", err)
-	}
-	return &poller{g: g, epfd: epfd, wake: wake, done: make(chan struct{}), buf: make([]byte, readChunk)}, nil
+	return &poller{g: g, set: set, done: make(chan struct{}), buf: make([]byte, readChunk)}, nil
 }
 
 // stop ends the poller goroutines; their sessions must be gone already.
@@ -105,13 +95,11 @@ func (ps *pollers) stop() {
 	}
 	for _, p := range ps.list {
 		p.stopping.Store(true)
-		var one = [8]byte{1}
-		_, _ = unix.Write(p.wake, one[:])
+		_ = p.set.Wake()
 	}
 	for _, p := range ps.list {
 		<-p.done
-		_ = unix.Close(p.wake)
-		_ = unix.Close(p.epfd)
+		_ = p.set.Close()
 	}
 }
 
@@ -123,33 +111,13 @@ func (ps *pollers) attach(s *session, conn net.Conn) error {
 	if ps == nil {
 		return errors.New("no poller")
 	}
-	sc, ok := conn.(rawConner)
-	if !ok {
-		return fmt.Errorf("gateway: %T has no descriptor", conn)
-	}
-	rc, err := sc.SyscallConn()
+	fd, err := epoll.Detach(conn)
 	if err != nil {
-		return err
+		return fmt.Errorf("gateway: %w", err)
 	}
-	fd := -1
-	var dupErr error
-	if err := rc.Control(func(orig uintptr) {
-		fd, dupErr = unix.FcntlInt(orig, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		return err
-	}
-	if dupErr != nil {
-		return fmt.Errorf("gateway: dup: %w", dupErr)
-	}
-	_ = conn.Close()
 	s.fd = fd
 	s.p = ps.list[int(ps.next.Add(1))%len(ps.list)]
 	return nil
-}
-
-// rawConner is what attach needs of a net.Conn (*net.TCPConn has it).
-type rawConner interface {
-	SyscallConn() (syscall.RawConn, error)
 }
 
 // add starts serving s (attached). On error the session is released.
@@ -168,7 +136,7 @@ func (p *poller) add(s *session) {
 		ev |= unix.EPOLLOUT
 		s.armedOut = true
 	}
-	err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, s.fd, &unix.EpollEvent{Events: ev, Fd: int32(s.fd)})
+	err := p.set.Add(s.fd, ev)
 	s.wmu.Unlock()
 	if err != nil {
 		p.g.log.Error("epoll_ctl add", "err", err, "ip", s.ip)
@@ -181,11 +149,8 @@ func (p *poller) run() {
 	events := make([]unix.EpollEvent, 256)
 	ready := make([]*session, len(events))
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
+		n, err := p.set.Wait(events, -1)
 		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
 			p.g.log.Error("epoll_wait failed; poller stopped", "err", err)
 			return
 		}
@@ -193,7 +158,7 @@ func (p *poller) run() {
 		for i := range n {
 			fd := int(events[i].Fd)
 			ready[i] = nil
-			if fd >= 0 && fd < len(p.conns) && fd != p.wake {
+			if fd >= 0 && fd < len(p.conns) && !p.set.IsWaker(events[i].Fd) {
 				ready[i] = p.conns[fd]
 			}
 		}
@@ -201,9 +166,7 @@ func (p *poller) run() {
 		for i := range n {
 			s := ready[i]
 			ready[i] = nil
-			if int(events[i].Fd) == p.wake {
-				var b [8]byte
-				_, _ = unix.Read(p.wake, b[:])
+			if p.set.Woken(&events[i]) {
 				if p.stopping.Load() {
 					return
 				}
@@ -294,7 +257,7 @@ func (p *poller) pause(s *session) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	s.paused, s.armedOut = true, false
-	_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, s.fd, nil)
+	_ = p.set.Del(s.fd)
 }
 
 // drain handles a paused session's pending lines, allowed to block, then
@@ -316,7 +279,7 @@ func (p *poller) resume(s *session) {
 		ev |= unix.EPOLLOUT
 		s.armedOut = true
 	}
-	err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, s.fd, &unix.EpollEvent{Events: ev, Fd: int32(s.fd)})
+	err := p.set.Add(s.fd, ev)
 	s.wmu.Unlock()
 	if err != nil {
 		// Not in the set: nothing else can reach the descriptor, release here.
@@ -347,7 +310,7 @@ func (p *poller) writable(s *session) {
 		s.wqSince.Store(0)
 		if s.armedOut {
 			s.armedOut = false
-			_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, s.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(s.fd)})
+			_ = p.set.Mod(s.fd, unix.EPOLLIN)
 		}
 	}
 }
@@ -370,7 +333,7 @@ func (p *poller) release(s *session) {
 	s.wmu.Unlock()
 	// Explicitly: a forked child may briefly share the descriptor, and the
 	// epoll registration lives as long as any copy does.
-	_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	_ = p.set.Del(fd)
 	p.mu.Lock()
 	p.conns[fd] = nil
 	p.mu.Unlock()
@@ -409,7 +372,7 @@ func (s *session) fdSendLocked(b []byte) {
 	s.wq = append(s.wq, b...)
 	if !s.armedOut && !s.paused {
 		s.armedOut = true
-		_ = unix.EpollCtl(s.p.epfd, unix.EPOLL_CTL_MOD, s.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT, Fd: int32(s.fd)})
+		_ = s.p.set.Mod(s.fd, unix.EPOLLIN|unix.EPOLLOUT)
 	}
 }
 

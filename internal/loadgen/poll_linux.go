@@ -10,10 +10,11 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/jetpool/jetpool/internal/epoll"
 )
 
 // readChunk is how much a reader reads from one connection at a time.
@@ -38,33 +39,24 @@ type readers struct {
 }
 
 type reader struct {
-	epfd, wake int
-	mu         sync.Mutex
-	conns      map[int]*conn
-	stopping   atomic.Bool
-	done       chan struct{}
-	buf        []byte // reader goroutine only
+	set      *epoll.Set // its waker means stop
+	mu       sync.Mutex
+	conns    map[int]*conn
+	stopping atomic.Bool
+	done     chan struct{}
+	buf      []byte // reader goroutine only
 }
 
 // startReaders starts n readers; nil (no error) when epoll is unavailable.
 func startReaders(n int) (*readers, error) {
 	rs := &readers{}
 	for range max(n, 1) {
-		epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		set, err := epoll.New()
 		if err != nil {
 			rs.stop()
-			return nil, fmt.Errorf("loadgen: epoll_create1: %w", err)
+			return nil, fmt.Errorf("loadgen: %w", err)
 		}
-		wake, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-		if err == nil {
-			err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)})
-		}
-		if err != nil {
-			_ = unix.Close(epfd)
-			rs.stop()
-			return nil, fmt.Errorf("loadgen: eventfd: %w", err)
-		}
-		r := &reader{epfd: epfd, wake: wake, conns: map[int]*conn{}, done: make(chan struct{}), buf: make([]byte, readChunk)}
+		r := &reader{set: set, conns: map[int]*conn{}, done: make(chan struct{}), buf: make([]byte, readChunk)}
 		rs.list = append(rs.list, r)
 		go r.run()
 	}
@@ -78,8 +70,7 @@ func (rs *readers) stop() {
 	}
 	for _, r := range rs.list {
 		r.stopping.Store(true)
-		one := [8]byte{1}
-		_, _ = unix.Write(r.wake, one[:])
+		_ = r.set.Wake()
 	}
 	for _, r := range rs.list {
 		<-r.done
@@ -92,33 +83,17 @@ func (rs *readers) stop() {
 		for _, c := range left {
 			r.release(c, net.ErrClosed)
 		}
-		_ = unix.Close(r.wake)
-		_ = unix.Close(r.epfd)
+		_ = r.set.Close()
 	}
 }
 
 // attach gives c a duplicate of nc's descriptor (non-blocking) and closes
 // nc; on error nc is untouched.
 func (rs *readers) attach(c *conn, nc net.Conn) error {
-	sc, ok := nc.(interface {
-		SyscallConn() (syscall.RawConn, error)
-	})
-	if !ok {
-		return fmt.Errorf("loadgen: %T has no descriptor", nc)
-	}
-	rc, err := sc.SyscallConn()
+	fd, err := epoll.Detach(nc)
 	if err != nil {
-		return err
+		return fmt.Errorf("loadgen: %w", err)
 	}
-	fd := -1
-	var dupErr error
-	if err := rc.Control(func(orig uintptr) { fd, dupErr = unix.FcntlInt(orig, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return err
-	}
-	if dupErr != nil {
-		return dupErr
-	}
-	_ = nc.Close()
 	c.fd = fd
 	c.rd = rs.list[int(rs.next.Add(1))%len(rs.list)]
 	return nil
@@ -129,7 +104,7 @@ func (r *reader) add(c *conn) error {
 	r.mu.Lock()
 	r.conns[c.fd] = c
 	r.mu.Unlock()
-	if err := unix.EpollCtl(r.epfd, unix.EPOLL_CTL_ADD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(c.fd)}); err != nil {
+	if err := r.set.Add(c.fd, unix.EPOLLIN); err != nil {
 		r.release(c, err)
 		return err
 	}
@@ -141,11 +116,8 @@ func (r *reader) run() {
 	events := make([]unix.EpollEvent, 256)
 	ready := make([]*conn, len(events))
 	for {
-		n, err := unix.EpollWait(r.epfd, events, -1)
+		n, err := r.set.Wait(events, -1)
 		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
 			return
 		}
 		r.mu.Lock()
@@ -156,7 +128,7 @@ func (r *reader) run() {
 		for i := range n {
 			c := ready[i]
 			ready[i] = nil
-			if int(events[i].Fd) == r.wake {
+			if r.set.Woken(&events[i]) {
 				if r.stopping.Load() {
 					return
 				}
@@ -224,7 +196,7 @@ func (r *reader) release(c *conn, err error) {
 		return
 	}
 	c.released = true
-	_ = unix.EpollCtl(r.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	_ = r.set.Del(c.fd)
 	r.mu.Lock()
 	delete(r.conns, c.fd)
 	r.mu.Unlock()
