@@ -186,6 +186,17 @@ func startSimnet(t *testing.T) *simnet {
 		}
 		return err
 	})
+	// A balance is not yet spendability: btcwallet has answered
+	// "insufficient funds available to construct transaction" right after
+	// it reported one (seen once in CI). Wait until it really sends (1 coin
+	// to itself), then confirm that.
+	waitRPC(t, "wallet able to send", func() error {
+		_, err := wl.SendMany(ctx, map[string]int64{addr: 100_000_000})
+		return err
+	})
+	if _, err := b2.Client().Generate(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
 	return &simnet{btcd: b2, wallet: w, url: url}
 }
 
