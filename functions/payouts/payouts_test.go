@@ -192,6 +192,14 @@ func startSimnet(t *testing.T) *simnet {
 	// to itself), then confirm that.
 	waitRPC(t, "wallet able to send", func() error {
 		_, err := wl.SendMany(ctx, map[string]int64{addr: 100_000_000})
+		if err != nil {
+			// btcwallet picks inputs against its chain client's best
+			// block, which can lag the balance it reports; a new block
+			// brings it up to date.
+			if _, gerr := b2.Client().Generate(ctx, 1); gerr != nil {
+				t.Fatal(gerr)
+			}
+		}
 		return err
 	})
 	if _, err := b2.Client().Generate(ctx, 1); err != nil {
