@@ -168,55 +168,13 @@ func (s *Store) Rollup(ctx context.Context, lookback time.Duration) (RollupResul
 // logged in miner_prefix_log once complete. They only make reads faster:
 // readers check them against pool_hour (pplns_fast.go).
 func (s *Store) rollupPrefixes(ctx, rctx context.Context, from, version int64) (int, error) {
-	rolled := map[string]map[int64]int64{} // coin → hour → pool_hour version
-	rows, err := s.conn.Query(rctx, fmt.Sprintf(`SELECT coin, toUInt32(hour) AS h, max(version) FROM pool_hour FINAL
-		WHERE hour >= toDateTime(%d) GROUP BY coin, h`, from))
+	rolled, err := s.hourVersions(rctx, "pool_hour FINAL", from) // coin → hour → pool_hour version
 	if err != nil {
-		return 0, fmt.Errorf("chstore: rollup prefixes: %w", err)
+		return 0, err
 	}
-	for rows.Next() {
-		var (
-			coin string
-			h    uint32
-			v    uint64
-		)
-		if err := rows.Scan(&coin, &h, &v); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("chstore: rollup prefixes: %w", err)
-		}
-		if rolled[coin] == nil {
-			rolled[coin] = map[int64]int64{}
-		}
-		rolled[coin][int64(h)] = int64(v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("chstore: rollup prefixes: %w", err)
-	}
-	built := map[string]map[int64]int64{} // coin → hour → version of its complete prefix
-	rows, err = s.conn.Query(rctx, fmt.Sprintf(`SELECT coin, toUInt32(hour) AS h, max(version) FROM miner_prefix_log
-		WHERE hour >= toDateTime(%d) GROUP BY coin, h`, from))
+	built, err := s.hourVersions(rctx, "miner_prefix_log", from) // coin → hour → version of its complete prefix
 	if err != nil {
-		return 0, fmt.Errorf("chstore: rollup prefixes: %w", err)
-	}
-	for rows.Next() {
-		var (
-			coin string
-			h    uint32
-			v    uint64
-		)
-		if err := rows.Scan(&coin, &h, &v); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("chstore: rollup prefixes: %w", err)
-		}
-		if built[coin] == nil {
-			built[coin] = map[int64]int64{}
-		}
-		built[coin][int64(h)] = int64(v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("chstore: rollup prefixes: %w", err)
+		return 0, err
 	}
 	coins := make([]string, 0, len(rolled))
 	for c := range rolled {
@@ -279,4 +237,33 @@ func (s *Store) rollupPrefixes(ctx, rctx context.Context, from, version int64) (
 		}
 	}
 	return n, nil
+}
+
+// hourVersions reads coin → hour → max(version) of table for hours >= from.
+func (s *Store) hourVersions(ctx context.Context, table string, from int64) (map[string]map[int64]int64, error) {
+	rows, err := s.conn.Query(ctx, fmt.Sprintf(`SELECT coin, toUInt32(hour) AS h, max(version) FROM %s
+		WHERE hour >= toDateTime(%d) GROUP BY coin, h`, table, from))
+	if err != nil {
+		return nil, fmt.Errorf("chstore: rollup prefixes: %s: %w", table, err)
+	}
+	defer rows.Close()
+	out := map[string]map[int64]int64{}
+	for rows.Next() {
+		var (
+			coin string
+			h    uint32
+			v    uint64
+		)
+		if err := rows.Scan(&coin, &h, &v); err != nil {
+			return nil, fmt.Errorf("chstore: rollup prefixes: %s: %w", table, err)
+		}
+		if out[coin] == nil {
+			out[coin] = map[int64]int64{}
+		}
+		out[coin][int64(h)] = int64(v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("chstore: rollup prefixes: %s: %w", table, err)
+	}
+	return out, nil
 }
