@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -43,6 +44,19 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 	if _, err := functions.Announce(ctx, env, Name, "credits shares under PPS and FPPS"); err != nil {
 		return err
 	}
+	// The coins registry, resolved once per change instead of a KV read and
+	// a coin.Get per batch.
+	var coins sync.Map // symbol → coin.Coin
+	if err := kv.WatchBucket(ctx, env.KV.Coins, nil, func(sym string, cc config.Coin, deleted bool) {
+		c, err := coin.Get(sym, cc.Network)
+		if deleted || err != nil {
+			coins.Delete(sym)
+			return
+		}
+		coins.Store(sym, c)
+	}, env.Log); err != nil {
+		return err
+	}
 	return functions.Consume(ctx, env, streams.Shares, streams.ConsumerPPS, func(ctx context.Context, msg jetstream.Msg) error {
 		var b payload.ShareBatch
 		if err := json.Unmarshal(msg.Data(), &b); err != nil {
@@ -55,17 +69,13 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 		if pool.Scheme != config.SchemePPS && pool.Scheme != config.SchemeFPPS {
 			return nil
 		}
-		cc, _, err := kv.Get[config.Coin](ctx, env.KV.Coins, b.Coin)
-		if err != nil {
-			return fmt.Errorf("coin config: %w", err)
+		c, ok := coins.Load(b.Coin)
+		if !ok {
+			// Not registered or not in this build: retried (with growing
+			// delay) until the coin is known.
+			return fmt.Errorf("share batch of coin %q: not in the coins registry of this build", b.Coin)
 		}
-		c, err := coin.Get(b.Coin, cc.Network)
-		if err != nil {
-			// Not in this build: retried (with growing delay) until a
-			// build that has the coin takes the batch.
-			return fmt.Errorf("share batch of coin %q: %w", b.Coin, err)
-		}
-		return Credit(ctx, st, &b, pool, c.BlockSubsidy)
+		return Credit(ctx, st, &b, pool, c.(coin.Coin).BlockSubsidy)
 	}, functions.ConsumeOptions{MaxMessages: 512})
 }
 
