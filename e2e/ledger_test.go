@@ -526,7 +526,11 @@ func TestLedgerMoneyCycleOnSimnet(t *testing.T) {
 	}
 
 	// Payouts: every balance is sent; the transactions confirm on chain.
-	waitFor(t, 90*time.Second, "payouts sent", func() bool {
+	mine := func() error {
+		_, err := mp.btcd.Client().Generate(ctx, 1)
+		return err
+	}
+	waitMining(t, 90*time.Second, "payouts sent", mine, func() bool {
 		for _, a := range []string{alice, bob, carol} {
 			acc, err := mp.st.Account(ctx, "btc", a)
 			if err != nil || acc.Balance != 0 || acc.Paid != credited[a] {
@@ -536,17 +540,8 @@ func TestLedgerMoneyCycleOnSimnet(t *testing.T) {
 		open, _ := mp.st.Payouts(ctx, "btc", ledger.PayoutIntent)
 		return len(open) == 0
 	})
-	// A block a second until every payout confirms: one block mined before
-	// a transaction reached the mempool would leave it waiting forever.
-	lastBlock := time.Time{}
-	waitFor(t, 60*time.Second, "payouts confirmed", func() bool {
+	waitMining(t, 60*time.Second, "payouts confirmed", mine, func() bool {
 		open, _ := mp.st.Payouts(ctx, "btc", ledger.PayoutIntent, ledger.PayoutSent)
-		if len(open) > 0 && time.Since(lastBlock) > time.Second {
-			if _, err := mp.btcd.Client().Generate(ctx, 1); err != nil {
-				t.Fatal(err)
-			}
-			lastBlock = time.Now()
-		}
 		return len(open) == 0
 	})
 	// Every state named: ledger.Payouts with no states returns nothing

@@ -318,7 +318,11 @@ func TestLitecoinMoneyCycle(t *testing.T) {
 		t.Fatalf("credited %v: both miners must earn", credited)
 	}
 
-	// Payouts through litecoind's wallet; one more block confirms them.
+	// Payouts through litecoind's wallet, blocks until they confirm.
+	mine := func() error {
+		_, err := rpc.GenerateToAddress(ctx, 1, ltcAddress(t, 9))
+		return err
+	}
 	waitFor(t, 90*time.Second, "payouts sent", func() bool {
 		if failed, _ := st.Payouts(ctx, ltc.Symbol, ledger.PayoutFailed); len(failed) > 0 {
 			t.Fatalf("litecoind's wallet refused payout %s: %s", failed[0].ID, failed[0].Error)
@@ -332,16 +336,8 @@ func TestLitecoinMoneyCycle(t *testing.T) {
 		open, _ := st.Payouts(ctx, ltc.Symbol, ledger.PayoutIntent)
 		return len(open) == 0
 	})
-	// A block a second until every payout confirms (see the Bitcoin money test).
-	lastBlock := time.Time{}
-	waitFor(t, 60*time.Second, "payouts confirmed", func() bool {
+	waitMining(t, 60*time.Second, "payouts confirmed", mine, func() bool {
 		open, _ := st.Payouts(ctx, ltc.Symbol, ledger.PayoutIntent, ledger.PayoutSent)
-		if len(open) > 0 && time.Since(lastBlock) > time.Second {
-			if _, err := rpc.GenerateToAddress(ctx, 1, ltcAddress(t, 9)); err != nil {
-				t.Fatal(err)
-			}
-			lastBlock = time.Now()
-		}
 		return len(open) == 0
 	})
 	ps, err := st.Payouts(ctx, ltc.Symbol, ledger.PayoutIntent, ledger.PayoutSent, ledger.PayoutConfirmed, ledger.PayoutFailed)

@@ -128,6 +128,31 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// waitMining is waitFor that has mine add a block to the chain every
+// second while cond is false. Payouts need it twice: btcwallet selects
+// inputs against its chain client's best block, which can lag behind the
+// balance it reports, and answers sendmany with "insufficient funds"
+// until a new block arrives (seen in CI after the 100 maturing blocks);
+// and a block mined before a payout reached the mempool would leave it
+// unconfirmed. In production blocks keep coming and a refused payout
+// returns to the balance for the next pass.
+func waitMining(t *testing.T, d time.Duration, what string, mine func() error, cond func() bool) {
+	t.Helper()
+	var last time.Time
+	waitFor(t, d, what, func() bool {
+		if cond() {
+			return true
+		}
+		if time.Since(last) > time.Second {
+			if err := mine(); err != nil {
+				t.Fatalf("%s: mining a block: %v", what, err)
+			}
+			last = time.Now()
+		}
+		return false
+	})
+}
+
 // runMiner mines against url until stop is called.
 func runMiner(t *testing.T, url, user string, onShare func(miner.ShareResult)) (stop func() miner.Stats, m *miner.Miner) {
 	t.Helper()
