@@ -27,7 +27,8 @@ type BaseConfig struct {
 	Segwit        bool
 	TemplateRules []string
 	// DecodeAddress returns the output script paying addr on this network;
-	// its errors should be *AddressError.
+	// its errors should be *AddressError. Base.ValidateAddress calls it only
+	// for addresses of 1 to MaxAddressLen bytes.
 	DecodeAddress func(addr string) ([]byte, error)
 }
 
@@ -103,8 +104,19 @@ func (b *Base) TemplateRules() []string { return slices.Clone(b.cfg.TemplateRule
 // Segwit reports whether the coin uses witness commitments.
 func (b *Base) Segwit() bool { return b.cfg.Segwit }
 
-// ValidateAddress implements Coin.
-func (b *Base) ValidateAddress(addr string) ([]byte, error) { return b.cfg.DecodeAddress(addr) }
+// MaxAddressLen bounds a payout address before any decoding: a bech32
+// address is at most 90 characters, a prefixed 160-bit CashAddr 54 and a
+// base58 address about 35.
+const MaxAddressLen = 100
+
+// ValidateAddress implements Coin: an empty address or one longer than
+// MaxAddressLen is an *AddressError, any other goes to the coin's decoder.
+func (b *Base) ValidateAddress(addr string) ([]byte, error) {
+	if addr == "" || len(addr) > MaxAddressLen {
+		return nil, &AddressError{Addr: addr, Detail: fmt.Errorf("length %d", len(addr))}
+	}
+	return b.cfg.DecodeAddress(addr)
+}
 
 // ParseTemplate implements Coin with the package-level ParseTemplate; a
 // coin without segwit rejects witness transactions and drops any witness

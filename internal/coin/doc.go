@@ -1,7 +1,8 @@
 // Package coin owns the plug-in boundary between jetpool and a cryptocurrency:
 // the Coin interface, the registry of coins, the block template and the
 // compact Stratum job built from it, and a shared base for the bitcoin family
-// (coinbase, merkle branch, 80-byte header, block serialisation).
+// (coinbase, merkle branch, 80-byte header, block serialisation, the length
+// bound of payout addresses and the output scripts of their standard types).
 //
 // Everything coin-specific sits behind Coin (ARCHITECTURE rule 6): the
 // gateway checks shares from a Job alone, with Job.Check and the coin's

@@ -109,16 +109,9 @@ func New(network string) (*Coin, error) {
 // Params returns the address parameters of the coin's network.
 func (c *Coin) Params() Params { return *c.params }
 
-// maxAddressLen bounds the input before decoding (a prefixed 160-bit
-// CashAddr is at most 54 characters).
-const maxAddressLen = 100
-
 // decodeAddress returns the output script paying addr: a CashAddr (with or
 // without prefix, one case) or a legacy base58 address of c's network.
 func (c *Coin) decodeAddress(addr string) ([]byte, error) {
-	if addr == "" || len(addr) > maxAddressLen {
-		return nil, &coin.AddressError{Addr: addr, Detail: fmt.Errorf("length %d", len(addr))}
-	}
 	if !strings.Contains(addr, ":") {
 		if hrp, _, err := bech32.Decode(addr); err == nil {
 			return nil, &coin.AddressError{Addr: addr, Kind: coin.ErrUnsupportedAddress,
@@ -137,9 +130,9 @@ func (c *Coin) legacy(addr string, payload []byte, ver byte) ([]byte, error) {
 	}
 	switch ver {
 	case c.params.LegacyP2PK:
-		return p2pkh(payload), nil
+		return coin.P2PKHScript(payload), nil
 	case c.params.LegacyP2SH:
-		return p2sh(payload), nil
+		return coin.P2SHScript(payload), nil
 	}
 	for _, p := range allParams {
 		if ver == p.LegacyP2PK || ver == p.LegacyP2SH {
@@ -180,20 +173,14 @@ func (c *Coin) cash(addr string) ([]byte, error) {
 	}
 	switch a.Type {
 	case CashP2PKH, CashTokenP2PKH:
-		return p2pkh(a.Hash), nil
+		return coin.P2PKHScript(a.Hash), nil
 	case CashP2SH, CashTokenP2SH:
-		return p2sh(a.Hash), nil
+		return coin.P2SHScript(a.Hash), nil
 	default:
 		return nil, &coin.AddressError{Addr: addr, Kind: coin.ErrUnsupportedAddress,
 			Detail: fmt.Errorf("cashaddr type %d", a.Type)}
 	}
 }
-
-// p2pkh is OP_DUP OP_HASH160 <20> OP_EQUALVERIFY OP_CHECKSIG.
-func p2pkh(h []byte) []byte { return append(append([]byte{0x76, 0xa9, 0x14}, h...), 0x88, 0xac) }
-
-// p2sh is OP_HASH160 <20> OP_EQUAL.
-func p2sh(h []byte) []byte { return append(append([]byte{0xa9, 0x14}, h...), 0x87) }
 
 // maxCoinbaseSize is the largest coinbase Base.NewJob builds: version,
 // one input with a null prevout and a 100-byte scriptSig, sequence, one

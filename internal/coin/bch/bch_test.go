@@ -3,12 +3,8 @@ package bch
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,41 +16,6 @@ import (
 	"github.com/jetpool/jetpool/internal/pow"
 	"github.com/jetpool/jetpool/internal/target"
 )
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.TrimSpace(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func readFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func blockVector(t testing.TB, name string, raw []byte, height int64) cointest.BlockVector {
-	t.Helper()
-	var msg wire.MsgBlock
-	if err := msg.Deserialize(bytes.NewReader(raw)); err != nil {
-		t.Fatal(err)
-	}
-	var cb bytes.Buffer
-	if err := msg.Transactions[0].Serialize(&cb); err != nil {
-		t.Fatal(err)
-	}
-	v := cointest.BlockVector{Name: name, Header: raw[:80], Coinbase: cb.Bytes(), Height: height}
-	for _, tx := range msg.Transactions[1:] {
-		v.TxIDs = append(v.TxIDs, coin.Hash(tx.TxHash()))
-	}
-	return v
-}
 
 // header serialises an 80-byte header from its fields (hashes in display
 // hex).
@@ -106,13 +67,7 @@ func forkHeaders(t testing.TB) []cointest.HeaderVector {
 	return out
 }
 
-func good(t testing.TB, name, addr, script string) cointest.AddressVector {
-	return cointest.AddressVector{Name: name, Addr: addr, Script: mustHex(t, script)}
-}
-
-func bad(name, addr string, kind error) cointest.AddressVector {
-	return cointest.AddressVector{Name: name, Addr: addr, Err: kind}
-}
+var good, bad = cointest.GoodAddress, cointest.BadAddress
 
 // specPairs is the legacy ↔ CashAddr translation table of the CashAddr
 // specification (bitcoincashorg/spec cashaddr.md, "Examples of address
@@ -154,12 +109,12 @@ func addressVectors(t testing.TB, network string) []cointest.AddressVector {
 	}
 	simnet := []cointest.AddressVector{
 		good(t, "bchsim P2PKH", mustCash(t, "bchsim", 0, specHash), "76a914"+specHash+"88ac"),
-		good(t, "simnet legacy P2PKH", base58.CheckEncode(mustHex(t, specHash), 0x3f), "76a914"+specHash+"88ac"),
+		good(t, "simnet legacy P2PKH", base58.CheckEncode(cointest.Hex(t, specHash), 0x3f), "76a914"+specHash+"88ac"),
 	}
 	// Legacy testnet addresses (m…/2…) are valid on testnet and regtest.
 	legacyTest := []cointest.AddressVector{
-		good(t, "legacy testnet P2PKH", base58.CheckEncode(mustHex(t, specHash), 0x6f), "76a914"+specHash+"88ac"),
-		good(t, "legacy testnet P2SH", base58.CheckEncode(mustHex(t, specHash), 0xc4), "a914"+specHash+"87"),
+		good(t, "legacy testnet P2PKH", base58.CheckEncode(cointest.Hex(t, specHash), 0x6f), "76a914"+specHash+"88ac"),
+		good(t, "legacy testnet P2SH", base58.CheckEncode(cointest.Hex(t, specHash), 0xc4), "a914"+specHash+"87"),
 	}
 	common := []cointest.AddressVector{
 		bad("empty", "", nil),
@@ -202,7 +157,7 @@ func addressVectors(t testing.TB, network string) []cointest.AddressVector {
 
 func mustCash(t testing.TB, prefix string, typ byte, h string) string {
 	t.Helper()
-	s, err := EncodeCashAddr(prefix, typ, mustHex(t, h))
+	s, err := EncodeCashAddr(prefix, typ, cointest.Hex(t, h))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,8 +165,8 @@ func mustCash(t testing.TB, prefix string, typ byte, h string) string {
 }
 
 func TestConformance(t *testing.T) {
-	genesis := mustHex(t, string(readFile(t, "block-0.hex")))
-	regBlock1 := mustHex(t, string(readFile(t, "regtest-block-1.hex")))
+	genesis := cointest.TestdataHex(t, "block-0.hex")
+	regBlock1 := cointest.TestdataHex(t, "regtest-block-1.hex")
 	bits := []cointest.BitsVector{
 		{Name: "mainnet genesis 1d00ffff", Bits: 0x1d00ffff, Difficulty: 1},
 		// Difficulty of blocks 478559…: 860,221,984,436.2223 (getdifficulty).
@@ -225,10 +180,7 @@ func TestConformance(t *testing.T) {
 	}
 	for _, network := range []string{"mainnet", "testnet", "regtest", "simnet"} {
 		t.Run(network, func(t *testing.T) {
-			c, err := New(network)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := cointest.New(t, New, network)
 			payout, err := c.ValidateAddress(payouts[network])
 			if err != nil {
 				t.Fatal(err)
@@ -238,8 +190,8 @@ func TestConformance(t *testing.T) {
 				Addresses: addressVectors(t, network),
 				Headers:   forkHeaders(t),
 				Blocks: []cointest.BlockVector{
-					blockVector(t, "mainnet genesis", genesis, 0),
-					blockVector(t, "bchd regtest block 1", regBlock1, 1),
+					cointest.RawBlockVector(t, "mainnet genesis", genesis, 0),
+					cointest.RawBlockVector(t, "bchd regtest block 1", regBlock1, 1),
 				},
 				Bits: bits,
 				// bchd: 50 BCH halved every 210,000 blocks (150 on regtest);
@@ -251,7 +203,7 @@ func TestConformance(t *testing.T) {
 					"simnet":  {{Height: 210_000, Want: 25e8}},
 				}[network],
 				Templates: []cointest.TemplateVector{{
-					Name: "bchd v0.22.2 regtest height 2", Raw: readFile(t, "regtest-gbt-2.json"),
+					Name: "bchd v0.22.2 regtest height 2", Raw: cointest.Testdata(t, "regtest-gbt-2.json"),
 					PayoutScript: payout, PoolTag: "/jetpool/", WantWitness: false,
 				}},
 			}
@@ -261,10 +213,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestMetadata(t *testing.T) {
-	c, err := New("regtest")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := cointest.New(t, New, "regtest")
 	if got := c.TemplateRules(); len(got) != 0 {
 		t.Errorf("TemplateRules = %v, want none", got)
 	}
@@ -366,20 +315,6 @@ func TestCashAddrErrors(t *testing.T) {
 	}
 }
 
-func editTemplate(t testing.TB, raw []byte, f func(m map[string]any)) []byte {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	f(m)
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // A standard-looking 1-in 1-out P2PKH spend (version 2, no witness).
 const spendTx = "0200000001" + "1111111111111111111111111111111111111111111111111111111111111111" + "00000000" +
 	"6a" + "47" + "3044022000000000000000000000000000000000000000000000000000000000000000010220000000000000000000000000000000000000000000000000000000000000000141" +
@@ -387,11 +322,8 @@ const spendTx = "0200000001" + "111111111111111111111111111111111111111111111111
 	"01" + "0010a5d4e8000000" + "1976a914" + specHash + "88ac" + "00000000"
 
 func TestTemplateLimits(t *testing.T) {
-	c, err := New("regtest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := readFile(t, "regtest-gbt-2.json")
+	c := cointest.New(t, New, "regtest")
+	raw := cointest.Testdata(t, "regtest-gbt-2.json")
 	withTx := func(sigchecks int) func(m map[string]any) {
 		return func(m map[string]any) {
 			m["transactions"] = []any{map[string]any{"data": spendTx, "depends": []any{}, "fee": 1000, "sigchecks": sigchecks, "size": len(spendTx) / 2}}
@@ -405,14 +337,14 @@ func TestTemplateLimits(t *testing.T) {
 		want error // nil: accepted
 	}{
 		{"bchd template", raw, nil},
-		{"one tx within limits", editTemplate(t, raw, withTx(1)), nil},
-		{"sizelimit exactly fits", editTemplate(t, raw, func(m map[string]any) { withTx(1)(m); m["sizelimit"] = fits }), nil},
-		{"sizelimit one byte short", editTemplate(t, raw, func(m map[string]any) { withTx(1)(m); m["sizelimit"] = fits - 1 }), ErrTemplateLimit},
-		{"sigchecks at the limit", editTemplate(t, raw, func(m map[string]any) { withTx(5)(m); m["sigchecklimit"] = 5 }), nil},
-		{"sigchecks over the limit", editTemplate(t, raw, func(m map[string]any) { withTx(6)(m); m["sigchecklimit"] = 5 }), ErrTemplateLimit},
-		{"negative sigchecks", editTemplate(t, raw, withTx(-1)), coin.ErrBadTemplate},
-		{"no limits sent", editTemplate(t, raw, func(m map[string]any) { withTx(1)(m); delete(m, "sizelimit"); delete(m, "sigchecklimit") }), nil},
-		{"witness tx", editTemplate(t, raw, func(m map[string]any) {
+		{"one tx within limits", cointest.EditJSON(t, raw, withTx(1)), nil},
+		{"sizelimit exactly fits", cointest.EditJSON(t, raw, func(m map[string]any) { withTx(1)(m); m["sizelimit"] = fits }), nil},
+		{"sizelimit one byte short", cointest.EditJSON(t, raw, func(m map[string]any) { withTx(1)(m); m["sizelimit"] = fits - 1 }), ErrTemplateLimit},
+		{"sigchecks at the limit", cointest.EditJSON(t, raw, func(m map[string]any) { withTx(5)(m); m["sigchecklimit"] = 5 }), nil},
+		{"sigchecks over the limit", cointest.EditJSON(t, raw, func(m map[string]any) { withTx(6)(m); m["sigchecklimit"] = 5 }), ErrTemplateLimit},
+		{"negative sigchecks", cointest.EditJSON(t, raw, withTx(-1)), coin.ErrBadTemplate},
+		{"no limits sent", cointest.EditJSON(t, raw, func(m map[string]any) { withTx(1)(m); delete(m, "sizelimit"); delete(m, "sigchecklimit") }), nil},
+		{"witness tx", cointest.EditJSON(t, raw, func(m map[string]any) {
 			// The same spend with a segwit marker, flag and one empty witness.
 			w := spendTx[:8] + "0001" + spendTx[8:len(spendTx)-8] + "00" + spendTx[len(spendTx)-8:]
 			m["transactions"] = []any{map[string]any{"data": w}}
@@ -437,11 +369,8 @@ func TestTemplateLimits(t *testing.T) {
 // TestNoWitnessCommitment: a default_witness_commitment is ignored; the
 // job and the block never carry one.
 func TestNoWitnessCommitment(t *testing.T) {
-	c, err := New("regtest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := editTemplate(t, readFile(t, "regtest-gbt-2.json"), func(m map[string]any) {
+	c := cointest.New(t, New, "regtest")
+	raw := cointest.EditJSON(t, cointest.Testdata(t, "regtest-gbt-2.json"), func(m map[string]any) {
 		m["default_witness_commitment"] = "6a24aa21a9ede2f61c3f71d1defd3fa999dfa36953755c690689799962b48bebd836974e8cf9"
 	})
 	tpl, err := c.ParseTemplate(raw)
@@ -451,7 +380,7 @@ func TestNoWitnessCommitment(t *testing.T) {
 	if tpl.WitnessCommitment != nil {
 		t.Fatalf("witness commitment %x kept", tpl.WitnessCommitment)
 	}
-	job, err := c.NewJob(tpl, coin.JobOptions{JobID: "1", PayoutScript: mustHex(t, "76a914"+specHash+"88ac"), PoolTag: "/jetpool/"})
+	job, err := c.NewJob(tpl, coin.JobOptions{JobID: "1", PayoutScript: cointest.Hex(t, "76a914"+specHash+"88ac"), PoolTag: "/jetpool/"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,14 +392,8 @@ func TestNoWitnessCommitment(t *testing.T) {
 // TestMinCoinbaseSize: without a pool tag the coinbase is padded to 100
 // bytes; with a long tag it is left alone.
 func TestMinCoinbaseSize(t *testing.T) {
-	c, err := New("regtest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := c.ParseTemplate(readFile(t, "regtest-gbt-2.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := cointest.New(t, New, "regtest")
+	tpl := cointest.Template(t, c, "regtest-gbt-2.json")
 	tests := []struct {
 		name   string
 		tag    string
@@ -485,7 +408,7 @@ func TestMinCoinbaseSize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := coin.JobOptions{JobID: "1", PayoutScript: mustHex(t, tt.script), PoolTag: tt.tag, Extranonce2Size: tt.en2}
+			opts := coin.JobOptions{JobID: "1", PayoutScript: cointest.Hex(t, tt.script), PoolTag: tt.tag, Extranonce2Size: tt.en2}
 			job, err := c.NewJob(tpl, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -515,16 +438,10 @@ func FuzzValidateAddress(f *testing.F) {
 	}
 	f.Add("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4")
 	f.Add("prefix:x64nx6hz")
-	c, err := New("mainnet")
-	if err != nil {
-		f.Fatal(err)
-	}
+	c := cointest.New(f, New, "mainnet")
 	f.Fuzz(func(t *testing.T, addr string) {
-		script, err := c.ValidateAddress(addr)
-		if err != nil {
-			if !errors.Is(err, coin.ErrBadAddress) {
-				t.Fatalf("error %v does not wrap ErrBadAddress", err)
-			}
+		script, ok := cointest.FuzzAddress(t, c, addr)
+		if !ok {
 			return
 		}
 		if len(script) != 25 && len(script) != 23 {
@@ -545,26 +462,11 @@ func FuzzValidateAddress(f *testing.F) {
 }
 
 func FuzzParseTemplate(f *testing.F) {
-	f.Add(readFile(f, "regtest-gbt-2.json"))
-	c, err := New("regtest")
-	if err != nil {
-		f.Fatal(err)
-	}
+	f.Add(cointest.Testdata(f, "regtest-gbt-2.json"))
+	c := cointest.New(f, New, "regtest")
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		tpl, err := c.ParseTemplate(raw)
-		if err != nil {
-			return
-		}
-		job, err := c.NewJob(tpl, coin.JobOptions{JobID: "f", PayoutScript: []byte{0x51}})
-		if err != nil {
-			return
-		}
-		if job.Witness {
+		if job := cointest.FuzzTemplate(t, c, raw); job != nil && job.Witness {
 			t.Fatal("bch job with a witness commitment")
-		}
-		sub := coin.Submission{Extranonce1: make([]byte, job.Extranonce1Size), Extranonce2: make([]byte, job.Extranonce2Size)}
-		if _, err := c.BuildBlock(job, tpl, sub); err != nil {
-			t.Fatalf("BuildBlock of an accepted template: %v", err)
 		}
 	})
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/jetpool/jetpool/internal/coin"
-	"github.com/jetpool/jetpool/internal/target"
+	"github.com/jetpool/jetpool/internal/coin/cointest"
 )
 
 // bigTemplate returns a getblocktemplate reply with n transactions, every
@@ -62,10 +62,7 @@ func bigTemplate(tb testing.TB, n int) []byte {
 // coinbase assembly, merkle root through an 11-hash branch, header,
 // SHA256d, share and network target comparison.
 func BenchmarkShareValidation(b *testing.B) {
-	c, err := New("mainnet")
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := cointest.New(b, New, "mainnet")
 	tpl, err := c.ParseTemplate(bigTemplate(b, 2000))
 	if err != nil {
 		b.Fatal(err)
@@ -86,36 +83,14 @@ func BenchmarkShareValidation(b *testing.B) {
 	if n := len(jobs["7"].MerkleBranch); n != 11 {
 		b.Fatalf("branch of %d", n)
 	}
-	shareTarget, err := target.FromDifficulty(c.Diff1(), 65536)
-	if err != nil {
-		b.Fatal(err)
-	}
-	hasher := c.Hasher()
 	sub := coin.Submission{Extranonce1: []byte{1, 2, 3, 4}, Extranonce2: []byte{0, 0, 0, 0}, Version: 0x20000000}
-	res := new(coin.ShareResult)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		job := jobs["7"]
-		sub.NTime = job.NTime
-		sub.Nonce = uint32(i)
-		if err := job.CheckNTime(sub.NTime); err != nil {
-			b.Fatal(err)
-		}
-		if err := job.Check(hasher, &sub, &shareTarget, res); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "shares/s")
+	cointest.BenchShares(b, c, func() *coin.Job { return jobs["7"] }, sub)
 }
 
 // BenchmarkNewJob is the jobmaker's cost per 2,000-transaction template
 // (parse with txid checks, then job).
 func BenchmarkNewJob(b *testing.B) {
-	c, err := New("mainnet")
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := cointest.New(b, New, "mainnet")
 	raw := bigTemplate(b, 2000)
 	payout := []byte{0x51, 0x20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32}
 	b.ReportAllocs()

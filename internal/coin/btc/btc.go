@@ -1,13 +1,13 @@
 package btc
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/btcsuite/btcd/address/v2"
 	"github.com/btcsuite/btcd/chaincfg/v2"
 
 	"github.com/jetpool/jetpool/internal/coin"
+	"github.com/jetpool/jetpool/internal/coin/btcdaddr"
 	"github.com/jetpool/jetpool/internal/pow"
 	"github.com/jetpool/jetpool/internal/target"
 )
@@ -77,46 +77,19 @@ func New(network string) (*Coin, error) {
 // Params returns the btcd chain parameters of the coin's network.
 func (c *Coin) Params() *chaincfg.Params { return c.params }
 
-// maxAddressLen bounds the input before any decoding (bech32 is at most 90
-// characters, base58 addresses about 35).
-const maxAddressLen = 100
-
 // decodeAddress returns the output script paying addr on c's network.
 func (c *Coin) decodeAddress(addr string) ([]byte, error) {
-	if addr == "" || len(addr) > maxAddressLen {
-		return nil, &coin.AddressError{Addr: addr, Detail: fmt.Errorf("length %d", len(addr))}
-	}
 	a, err := address.DecodeAddress(addr, c.params)
 	if err != nil {
-		var ver address.UnsupportedWitnessVerError
-		if errors.As(err, &ver) {
-			return nil, &coin.AddressError{Addr: addr, Kind: coin.ErrUnsupportedAddress, Detail: err}
+		if ae := btcdaddr.DecodeError(addr, err); ae.Kind != nil || !c.forOtherNet(addr) {
+			return nil, ae
 		}
-		if c.forOtherNet(addr) {
-			return nil, &coin.AddressError{Addr: addr, Kind: coin.ErrWrongNetwork}
-		}
-		return nil, &coin.AddressError{Addr: addr, Detail: err}
+		return nil, &coin.AddressError{Addr: addr, Kind: coin.ErrWrongNetwork}
 	}
 	if !a.IsForNet(c.params) {
 		return nil, &coin.AddressError{Addr: addr, Kind: coin.ErrWrongNetwork}
 	}
-	prog := a.ScriptAddress()
-	switch a.(type) {
-	case *address.AddressPubKeyHash:
-		// OP_DUP OP_HASH160 <20> OP_EQUALVERIFY OP_CHECKSIG
-		return append(append([]byte{0x76, 0xa9, 0x14}, prog...), 0x88, 0xac), nil
-	case *address.AddressScriptHash:
-		// OP_HASH160 <20> OP_EQUAL
-		return append(append([]byte{0xa9, 0x14}, prog...), 0x87), nil
-	case *address.AddressWitnessPubKeyHash, *address.AddressWitnessScriptHash:
-		// OP_0 <20|32>
-		return append([]byte{0x00, byte(len(prog))}, prog...), nil
-	case *address.AddressTaproot:
-		// OP_1 <32>
-		return append([]byte{0x51, 0x20}, prog...), nil
-	default:
-		return nil, &coin.AddressError{Addr: addr, Kind: coin.ErrUnsupportedAddress, Detail: fmt.Errorf("%T", a)}
-	}
+	return btcdaddr.Script(addr, a)
 }
 
 // forOtherNet reports whether addr decodes as an address of another

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,43 +15,6 @@ import (
 	"github.com/jetpool/jetpool/internal/coin/cointest"
 	"github.com/jetpool/jetpool/internal/pow"
 )
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.TrimSpace(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func readFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// rawBlockVector turns a raw block into a cointest.BlockVector using btcd's
-// decoder.
-func rawBlockVector(t testing.TB, name string, raw []byte, height int64) cointest.BlockVector {
-	t.Helper()
-	var msg wire.MsgBlock
-	if err := msg.Deserialize(bytes.NewReader(raw)); err != nil {
-		t.Fatal(err)
-	}
-	var cb bytes.Buffer
-	if err := msg.Transactions[0].Serialize(&cb); err != nil {
-		t.Fatal(err)
-	}
-	v := cointest.BlockVector{Name: name, Header: raw[:80], Coinbase: cb.Bytes(), Height: height}
-	for _, tx := range msg.Transactions[1:] {
-		v.TxIDs = append(v.TxIDs, coin.Hash(tx.TxHash()))
-	}
-	return v
-}
 
 // compactBlock is the JSON form of testdata/block-540107.json.
 type compactBlock struct {
@@ -68,7 +29,7 @@ type compactBlock struct {
 func loadCompact(t testing.TB, name string) compactBlock {
 	t.Helper()
 	var b compactBlock
-	if err := json.Unmarshal(readFile(t, name), &b); err != nil {
+	if err := json.Unmarshal(cointest.Testdata(t, name), &b); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -119,29 +80,16 @@ func templateFromBlock(t testing.TB, raw []byte, height int64) []byte {
 // nil).
 func withField(t testing.TB, raw []byte, key string, v any) []byte {
 	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	if v == nil {
-		delete(m, key)
-	} else {
-		m[key] = v
-	}
-	out, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return cointest.EditJSON(t, raw, func(m map[string]any) {
+		if v == nil {
+			delete(m, key)
+		} else {
+			m[key] = v
+		}
+	})
 }
 
-func bad(name, addr string, kind error) cointest.AddressVector {
-	return cointest.AddressVector{Name: name, Addr: addr, Err: kind}
-}
-
-func good(t testing.TB, name, addr, script string) cointest.AddressVector {
-	return cointest.AddressVector{Name: name, Addr: addr, Script: mustHex(t, script)}
-}
+var good, bad = cointest.GoodAddress, cointest.BadAddress
 
 // Address vectors: Bitcoin Core's key_io_valid.json (main, testnet4,
 // regtest; testnet3 and testnet4 share encodings) and BIP173/BIP350.
@@ -230,16 +178,16 @@ func addressVectors(t testing.TB, network string) []cointest.AddressVector {
 }
 
 func regtestTemplates(t testing.TB, payout []byte) []cointest.TemplateVector {
-	witness := readFile(t, "regtest-gbt-witness.json")
+	witness := cointest.Testdata(t, "regtest-gbt-witness.json")
 	var j struct {
 		Commitment string `json:"default_witness_commitment"`
 	}
 	if err := json.Unmarshal(witness, &j); err != nil {
 		t.Fatal(err)
 	}
-	script := append(mustHex(t, "6a24aa21a9ed"), mustHex(t, j.Commitment)...)
+	script := append(cointest.Hex(t, "6a24aa21a9ed"), cointest.Hex(t, j.Commitment)...)
 	return []cointest.TemplateVector{
-		{Name: "btcd empty", Raw: readFile(t, "regtest-gbt-empty.json"), PayoutScript: payout, PoolTag: "/jetpool/"},
+		{Name: "btcd empty", Raw: cointest.Testdata(t, "regtest-gbt-empty.json"), PayoutScript: payout, PoolTag: "/jetpool/"},
 		{Name: "btcd witness", Raw: witness, PayoutScript: payout, PoolTag: "/jetpool/", WantWitness: true, WantCommitment: script},
 		{
 			// Without default_witness_commitment the commitment is computed.
@@ -251,7 +199,7 @@ func regtestTemplates(t testing.TB, payout []byte) []cointest.TemplateVector {
 			Name: "core style", Raw: withField(t, withField(t, witness, "default_witness_commitment", hex.EncodeToString(script)), "rules", []string{"csv", "!segwit", "taproot"}),
 			PayoutScript: payout, PoolTag: "jetpool", WantWitness: true, WantCommitment: script,
 		},
-		{Name: "no pool tag", Raw: readFile(t, "regtest-gbt-empty.json"), PayoutScript: mustHex(t, "51204b8d20316baaf061adbfe72c9d914d678cd5004d49356ec9949ba752777171ac")},
+		{Name: "no pool tag", Raw: cointest.Testdata(t, "regtest-gbt-empty.json"), PayoutScript: cointest.Hex(t, "51204b8d20316baaf061adbfe72c9d914d678cd5004d49356ec9949ba752777171ac")},
 	}
 }
 
@@ -265,26 +213,23 @@ func bitsVectors() []cointest.BitsVector {
 }
 
 func TestConformanceMainnet(t *testing.T) {
-	c, err := New("mainnet")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := cointest.New(t, New, "mainnet")
 	seg := loadCompact(t, "block-540107.json")
-	b100k := mustHex(t, string(readFile(t, "block-100000.hex")))
-	genesis := mustHex(t, string(readFile(t, "block-0.hex")))
-	payout := mustHex(t, "00146100fc6343edc8c874496cb2f5bbfec88ea9b77c")
+	b100k := cointest.TestdataHex(t, "block-100000.hex")
+	genesis := cointest.TestdataHex(t, "block-0.hex")
+	payout := cointest.Hex(t, "00146100fc6343edc8c874496cb2f5bbfec88ea9b77c")
 	cointest.Run(t, c, cointest.Vectors{
 		Network:   "mainnet",
 		Addresses: addressVectors(t, "mainnet"),
 		Headers: []cointest.HeaderVector{
 			{Name: "genesis", Header: genesis[:80], Hash: "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f", PoW: "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"},
 			{Name: "block 100000", Header: b100k[:80], Hash: "000000000003ba27aa200b1cecaad478d2b00432346c3f1f3986da1afd33e506", PoW: "000000000003ba27aa200b1cecaad478d2b00432346c3f1f3986da1afd33e506"},
-			{Name: "block 540107", Header: mustHex(t, seg.Header), Hash: seg.Hash, PoW: seg.Hash},
+			{Name: "block 540107", Header: cointest.Hex(t, seg.Header), Hash: seg.Hash, PoW: seg.Hash},
 		},
 		Blocks: []cointest.BlockVector{
-			rawBlockVector(t, "genesis", genesis, 0),
-			rawBlockVector(t, "block 100000", b100k, 0),
-			{Name: "block 540107 (segwit)", Header: mustHex(t, seg.Header), Coinbase: mustHex(t, seg.Coinbase), TxIDs: seg.TxIDs, WTxIDs: seg.WTxIDs, Height: seg.Height},
+			cointest.RawBlockVector(t, "genesis", genesis, 0),
+			cointest.RawBlockVector(t, "block 100000", b100k, 0),
+			{Name: "block 540107 (segwit)", Header: cointest.Hex(t, seg.Header), Coinbase: cointest.Hex(t, seg.Coinbase), TxIDs: seg.TxIDs, WTxIDs: seg.WTxIDs, Height: seg.Height},
 		},
 		Templates: []cointest.TemplateVector{
 			{Name: "block 100000 transactions", Raw: templateFromBlock(t, b100k, 100000), PayoutScript: payout, PoolTag: "/jetpool/"},
@@ -298,19 +243,16 @@ func TestConformanceMainnet(t *testing.T) {
 }
 
 func TestConformanceRegtest(t *testing.T) {
-	c, err := New("regtest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b1 := mustHex(t, string(readFile(t, "regtest-block-1.hex")))
-	payout := mustHex(t, "00146f58bac9506f9bfb821d62e69330410bb56f0085")
+	c := cointest.New(t, New, "regtest")
+	b1 := cointest.TestdataHex(t, "regtest-block-1.hex")
+	payout := cointest.Hex(t, "00146f58bac9506f9bfb821d62e69330410bb56f0085")
 	cointest.Run(t, c, cointest.Vectors{
 		Network:   "regtest",
 		Addresses: addressVectors(t, "regtest"),
 		Headers: []cointest.HeaderVector{
 			{Name: "block 1", Header: b1[:80], Hash: "36c056247e8c0589f6307995e4e13acf2b2b79cad9ecd5a4eeab2131ed0ecde5", PoW: "36c056247e8c0589f6307995e4e13acf2b2b79cad9ecd5a4eeab2131ed0ecde5"},
 		},
-		Blocks:    []cointest.BlockVector{{Name: "block 1 (OP_1 height, empty witness commitment)", Header: b1[:80], Coinbase: rawBlockVector(t, "b1", b1, 1).Coinbase, WTxIDs: []coin.Hash{}, Height: 1}},
+		Blocks:    []cointest.BlockVector{{Name: "block 1 (OP_1 height, empty witness commitment)", Header: b1[:80], Coinbase: cointest.RawBlockVector(t, "b1", b1, 1).Coinbase, WTxIDs: []coin.Hash{}, Height: 1}},
 		Templates: regtestTemplates(t, payout),
 		Bits:      bitsVectors(),
 		// Bitcoin Core regtest: nSubsidyHalvingInterval 150.
@@ -325,14 +267,11 @@ func TestConformanceOtherNetworks(t *testing.T) {
 		{"simnet", "00146f58bac9506f9bfb821d62e69330410bb56f0085"},
 	} {
 		t.Run(tc.network, func(t *testing.T) {
-			c, err := New(tc.network)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := cointest.New(t, New, tc.network)
 			cointest.Run(t, c, cointest.Vectors{
 				Network:   tc.network,
 				Addresses: addressVectors(t, tc.network),
-				Templates: regtestTemplates(t, mustHex(t, tc.payout)),
+				Templates: regtestTemplates(t, cointest.Hex(t, tc.payout)),
 				Bits:      bitsVectors(),
 				Subsidies: []cointest.SubsidyVector{{Height: 209_999, Want: 50e8}, {Height: 210_000, Want: 25e8}},
 			})
@@ -379,15 +318,9 @@ func TestNetworks(t *testing.T) {
 // TestJobLayout pins the coinbase byte layout field by field for the btcd
 // witness template at height 118.
 func TestJobLayout(t *testing.T) {
-	c, err := New("regtest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := c.ParseTemplate(readFile(t, "regtest-gbt-witness.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	payout := mustHex(t, "00146f58bac9506f9bfb821d62e69330410bb56f0085")
+	c := cointest.New(t, New, "regtest")
+	tpl := cointest.Template(t, c, "regtest-gbt-witness.json")
+	payout := cointest.Hex(t, "00146f58bac9506f9bfb821d62e69330410bb56f0085")
 	job, err := c.NewJob(tpl, coin.JobOptions{JobID: "1", PayoutScript: payout, PoolTag: "/jetpool/"})
 	if err != nil {
 		t.Fatal(err)
@@ -435,19 +368,10 @@ func FuzzValidateAddress(f *testing.F) {
 	for _, v := range addressVectors(f, "mainnet") {
 		f.Add(v.Addr)
 	}
-	c, err := New("mainnet")
-	if err != nil {
-		f.Fatal(err)
-	}
+	c := cointest.New(f, New, "mainnet")
 	f.Fuzz(func(t *testing.T, addr string) {
-		script, err := c.ValidateAddress(addr)
-		if err != nil {
-			if !errors.Is(err, coin.ErrBadAddress) {
-				t.Fatalf("error %v does not wrap ErrBadAddress", err)
-			}
-			return
-		}
-		if len(script) < 22 || len(script) > 34 {
+		script, ok := cointest.FuzzAddress(t, c, addr)
+		if ok && (len(script) < 22 || len(script) > 34) {
 			t.Fatalf("%q: script %x", addr, script)
 		}
 	})
@@ -458,14 +382,8 @@ func FuzzValidateAddress(f *testing.F) {
 func FuzzCoinbase(f *testing.F) {
 	f.Add(int64(1), "/jetpool/", []byte{1, 2, 3, 4}, []byte{5, 6, 7, 8})
 	f.Add(int64(500000), "", []byte{0xff}, []byte{0, 0, 0, 0, 0, 0, 0, 0})
-	c, err := New("regtest")
-	if err != nil {
-		f.Fatal(err)
-	}
-	tpl, err := c.ParseTemplate(readFile(f, "regtest-gbt-witness.json"))
-	if err != nil {
-		f.Fatal(err)
-	}
+	c := cointest.New(f, New, "regtest")
+	tpl := cointest.Template(f, c, "regtest-gbt-witness.json")
 	f.Fuzz(func(t *testing.T, height int64, tag string, en1, en2 []byte) {
 		if height < 1 || height > 1<<31-1 || len(en1) == 0 || len(en2) == 0 {
 			return // size 0 selects the default size, tested elsewhere

@@ -2,7 +2,8 @@
 // coinbase heights, and P2PKH, P2SH, P2WPKH, P2WSH and P2TR payout
 // addresses on mainnet, testnet (testnet3), testnet4, regtest and simnet
 // (btcd's). It configures the bitcoin-family base of package coin with
-// btcd's chaincfg/v2 parameters and address/v2 decoding.
+// btcd's chaincfg/v2 parameters and address/v2 decoding (scripts and
+// errors from package btcdaddr, shared with Litecoin).
 //
 // Importing the package registers it as "btc" with coin.Register; a binary
 // makes Bitcoin available with a blank import:

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/jetpool/jetpool/internal/coin"
-	"github.com/jetpool/jetpool/internal/target"
+	"github.com/jetpool/jetpool/internal/coin/cointest"
 )
 
 // BenchmarkShareValidation is the gateway's per-share path for Litecoin on
@@ -13,14 +13,8 @@ import (
 // merkle root, header, scrypt, share and network target comparison. The
 // scrypt hash (128 KiB scratchpad) is nearly all of it.
 func BenchmarkShareValidation(b *testing.B) {
-	c, err := New("regtest")
-	if err != nil {
-		b.Fatal(err)
-	}
-	tpl, err := c.ParseTemplate(readFile(b, "regtest-gbt-432-mweb.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := cointest.New(b, New, "regtest")
+	tpl := cointest.Template(b, c, "regtest-gbt-432-mweb.json")
 	payout, err := c.ValidateAddress("rltc1qzj6wfkt63fpaq89c9x63mtum2p9h799wz966hh")
 	if err != nil {
 		b.Fatal(err)
@@ -29,23 +23,6 @@ func BenchmarkShareValidation(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	shareTarget, err := target.FromDifficulty(c.Diff1(), 65536)
-	if err != nil {
-		b.Fatal(err)
-	}
-	hasher := c.Hasher()
 	sub := coin.Submission{Extranonce1: []byte{1, 2, 3, 4}, Extranonce2: make([]byte, job.Extranonce2Size), Version: job.Version}
-	res := new(coin.ShareResult)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		sub.NTime = job.NTime
-		sub.Nonce = uint32(i)
-		if err := job.CheckNTime(sub.NTime); err != nil {
-			b.Fatal(err)
-		}
-		if err := job.Check(hasher, &sub, &shareTarget, res); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "shares/s")
+	cointest.BenchShares(b, c, func() *coin.Job { return job }, sub)
 }

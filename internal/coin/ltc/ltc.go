@@ -11,6 +11,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/v2"
 
 	"github.com/jetpool/jetpool/internal/coin"
+	"github.com/jetpool/jetpool/internal/coin/btcdaddr"
 	"github.com/jetpool/jetpool/internal/pow"
 	"github.com/jetpool/jetpool/internal/target"
 )
@@ -110,13 +111,8 @@ func New(network string) (*Coin, error) {
 // Params returns the chain parameters of the coin's network.
 func (c *Coin) Params() *chaincfg.Params { return c.params }
 
-const maxAddressLen = 100
-
 // decodeAddress returns the output script paying addr on c's network.
 func (c *Coin) decodeAddress(addr string) ([]byte, error) {
-	if addr == "" || len(addr) > maxAddressLen {
-		return nil, &coin.AddressError{Addr: addr, Detail: fmt.Errorf("length %d", len(addr))}
-	}
 	script, err := decodeFor(addr, c.params, c.p2sh2)
 	if err == nil {
 		return script, nil
@@ -154,23 +150,13 @@ func decodeFor(addr string, params *chaincfg.Params, p2sh2 byte) ([]byte, error)
 		}
 	}
 	if err != nil {
-		var ver address.UnsupportedWitnessVerError
-		if errors.As(err, &ver) {
-			return nil, &coin.AddressError{Addr: addr, Kind: coin.ErrUnsupportedAddress, Detail: err}
-		}
-		return nil, &coin.AddressError{Addr: addr, Detail: err}
+		return nil, btcdaddr.DecodeError(addr, err)
 	}
-	prog := a.ScriptAddress()
-	switch a.(type) {
-	case *address.AddressPubKeyHash:
-		return append(append([]byte{0x76, 0xa9, 0x14}, prog...), 0x88, 0xac), nil
-	case *address.AddressScriptHash:
-		return append(append([]byte{0xa9, 0x14}, prog...), 0x87), nil
-	case *address.AddressWitnessPubKeyHash, *address.AddressWitnessScriptHash:
-		return append([]byte{0x00, byte(len(prog))}, prog...), nil
-	default:
-		return nil, &coin.AddressError{Addr: addr, Kind: coin.ErrUnsupportedAddress, Detail: fmt.Errorf("%T", a)}
+	if _, ok := a.(*address.AddressTaproot); ok {
+		// Litecoin pays P2PKH, P2SH, P2WPKH and P2WSH only.
+		return nil, btcdaddr.Unsupported(addr, a)
 	}
+	return btcdaddr.Script(addr, a)
 }
 
 var errWrongVersion = errors.New("version byte of another network")

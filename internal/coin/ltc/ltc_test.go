@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,48 +16,7 @@ import (
 	"github.com/jetpool/jetpool/internal/target"
 )
 
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.TrimSpace(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func readFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func blockVector(t testing.TB, name string, raw []byte, height int64) cointest.BlockVector {
-	t.Helper()
-	var msg wire.MsgBlock
-	if err := msg.Deserialize(bytes.NewReader(raw)); err != nil {
-		t.Fatal(err)
-	}
-	var cb bytes.Buffer
-	if err := msg.Transactions[0].Serialize(&cb); err != nil {
-		t.Fatal(err)
-	}
-	v := cointest.BlockVector{Name: name, Header: raw[:80], Coinbase: cb.Bytes(), Height: height}
-	for _, tx := range msg.Transactions[1:] {
-		v.TxIDs = append(v.TxIDs, coin.Hash(tx.TxHash()))
-	}
-	return v
-}
-
-func good(t testing.TB, name, addr, script string) cointest.AddressVector {
-	return cointest.AddressVector{Name: name, Addr: addr, Script: mustHex(t, script)}
-}
-
-func bad(name, addr string, kind error) cointest.AddressVector {
-	return cointest.AddressVector{Name: name, Addr: addr, Err: kind}
-}
+var good, bad = cointest.GoodAddress, cointest.BadAddress
 
 // addressVectors were made by litecoind 0.21.2 (getnewaddress,
 // addmultisigaddress, getaddressinfo/validateaddress) on each network.
@@ -115,8 +72,8 @@ func addressVectors(t testing.TB, network string) []cointest.AddressVector {
 }
 
 func TestConformance(t *testing.T) {
-	genesis := mustHex(t, string(readFile(t, "block-0.hex")))
-	regBlock1 := mustHex(t, string(readFile(t, "regtest-block-1.hex")))
+	genesis := cointest.TestdataHex(t, "block-0.hex")
+	regBlock1 := cointest.TestdataHex(t, "regtest-block-1.hex")
 	headers := []cointest.HeaderVector{{
 		Name:   "mainnet genesis",
 		Header: genesis[:80],
@@ -129,15 +86,12 @@ func TestConformance(t *testing.T) {
 	}
 	for _, network := range []string{"mainnet", "testnet4", "regtest"} {
 		t.Run(network, func(t *testing.T) {
-			c, err := New(network)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := cointest.New(t, New, network)
 			v := cointest.Vectors{
 				Network:   network,
 				Addresses: addressVectors(t, network),
 				Headers:   headers,
-				Blocks:    []cointest.BlockVector{blockVector(t, "mainnet genesis", genesis, 0)},
+				Blocks:    []cointest.BlockVector{cointest.RawBlockVector(t, "mainnet genesis", genesis, 0)},
 				Bits:      bits,
 				// Litecoin Core: 50 LTC halved every 840,000 blocks (150 on
 				// regtest); 6.25 LTC since the 2023 halving at 2,520,000.
@@ -148,7 +102,7 @@ func TestConformance(t *testing.T) {
 				}[network],
 			}
 			if network == "regtest" {
-				v.Blocks = append(v.Blocks, blockVector(t, "regtest block 1", regBlock1, 1))
+				v.Blocks = append(v.Blocks, cointest.RawBlockVector(t, "regtest block 1", regBlock1, 1))
 			}
 			payout, err := c.ValidateAddress(map[string]string{
 				"mainnet": "ltc1q2j9yv4gwx77g4jjtglgdzqj937furyvp2qtv9d", "testnet4": "tltc1q7uhp63waedfu64665dzlj35v74d097dgnet33f",
@@ -157,9 +111,9 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			v.Templates = []cointest.TemplateVector{{
-				Name: "litecoind regtest height 2", Raw: readFile(t, "regtest-gbt-2.json"), PayoutScript: payout,
+				Name: "litecoind regtest height 2", Raw: cointest.Testdata(t, "regtest-gbt-2.json"), PayoutScript: payout,
 				PoolTag: "/jetpool/", WantWitness: true,
-				WantCommitment: mustHex(t, "6a24aa21a9ede2f61c3f71d1defd3fa999dfa36953755c690689799962b48bebd836974e8cf9"),
+				WantCommitment: cointest.Hex(t, "6a24aa21a9ede2f61c3f71d1defd3fa999dfa36953755c690689799962b48bebd836974e8cf9"),
 			}}
 			cointest.Run(t, c, v)
 		})
@@ -167,10 +121,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestMetadata(t *testing.T) {
-	c, err := New("regtest")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := cointest.New(t, New, "regtest")
 	if got := c.TemplateRules(); len(got) != 2 || got[0] != "mweb" || got[1] != "segwit" {
 		t.Fatalf("TemplateRules = %v", got)
 	}
@@ -186,11 +137,8 @@ func TestMetadata(t *testing.T) {
 // activation height (432, a peg-in in the mempool): the HogEx is the last
 // transaction and the MWEB block follows the transactions after 0x01.
 func TestMWEBBlock(t *testing.T) {
-	c, err := New("regtest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := readFile(t, "regtest-gbt-432-mweb.json")
+	c := cointest.New(t, New, "regtest")
+	raw := cointest.Testdata(t, "regtest-gbt-432-mweb.json")
 	tpl, err := c.ParseTemplate(raw)
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +176,7 @@ func TestMWEBBlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mweb := mustHex(t, j.MWEB)
+	mweb := cointest.Hex(t, j.MWEB)
 	hogex := tpl.Transactions[1].Data
 	tail := append(append(append([]byte{}, hogex...), 0x01), mweb...)
 	if !bytes.HasSuffix(blk.Raw, tail) {
@@ -274,23 +222,9 @@ func mustCoinbase(t testing.TB, job *coin.Job, sub coin.Submission) []byte {
 }
 
 func TestMWEBTemplateErrors(t *testing.T) {
-	c, err := New("regtest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := readFile(t, "regtest-gbt-432-mweb.json")
-	edit := func(f func(m map[string]any)) []byte {
-		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatal(err)
-		}
-		f(m)
-		b, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	c := cointest.New(t, New, "regtest")
+	raw := cointest.Testdata(t, "regtest-gbt-432-mweb.json")
+	edit := func(f func(m map[string]any)) []byte { return cointest.EditJSON(t, raw, f) }
 	txs := func(m map[string]any) []any { return m["transactions"].([]any) }
 	tests := []struct {
 		name string
@@ -317,24 +251,8 @@ func TestMWEBTemplateErrors(t *testing.T) {
 // them) to the MWEB-aware parser; it must not panic, and an accepted
 // template must serialise a block.
 func FuzzParseTemplate(f *testing.F) {
-	f.Add(readFile(f, "regtest-gbt-432-mweb.json"))
-	f.Add(readFile(f, "regtest-gbt-2.json"))
-	c, err := New("regtest")
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		tpl, err := c.ParseTemplate(raw)
-		if err != nil {
-			return
-		}
-		job, err := c.NewJob(tpl, coin.JobOptions{JobID: "f", PayoutScript: []byte{0x51}})
-		if err != nil {
-			return
-		}
-		sub := coin.Submission{Extranonce1: make([]byte, job.Extranonce1Size), Extranonce2: make([]byte, job.Extranonce2Size)}
-		if _, err := c.BuildBlock(job, tpl, sub); err != nil {
-			t.Fatalf("BuildBlock of an accepted template: %v", err)
-		}
-	})
+	f.Add(cointest.Testdata(f, "regtest-gbt-432-mweb.json"))
+	f.Add(cointest.Testdata(f, "regtest-gbt-2.json"))
+	c := cointest.New(f, New, "regtest")
+	f.Fuzz(func(t *testing.T, raw []byte) { cointest.FuzzTemplate(t, c, raw) })
 }
