@@ -21,7 +21,7 @@ import (
 // not exercised here (the payouts function only ever talks to a wallet).
 func TestBitcoinCashRewardsReachBalances(t *testing.T) {
 	bchd := testenv.Bchd(t)
-	mp := startLedgerPool(t, poolSpec{coin: bch.Symbol, network: "regtest", node: bchd, address: bchregAddress(t, 7)})
+	mp := startPool(t, poolSpec{coin: bch.Symbol, btcd: bchd, address: bchregAddress(t, 7), ledger: true})
 	ctx := context.Background()
 	shares := followShares(t, mp.proc.Env.JS, bch.Symbol)
 	alice, bob := bchregAddress(t, 1), bchregAddress(t, 2)

@@ -9,198 +9,31 @@ import (
 	"math/big"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
+	"github.com/btcsuite/btcd/wire/v2"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/jetpool/jetpool/functions"
-	"github.com/jetpool/jetpool/functions/accounts"
-	"github.com/jetpool/jetpool/functions/blocks"
-	"github.com/jetpool/jetpool/functions/blocksubmit"
-	"github.com/jetpool/jetpool/functions/chainwatch"
-	"github.com/jetpool/jetpool/functions/ingest"
-	"github.com/jetpool/jetpool/functions/jobmaker"
-	"github.com/jetpool/jetpool/functions/payouts"
-	"github.com/jetpool/jetpool/functions/rewards"
-	"github.com/jetpool/jetpool/functions/stats"
 	"github.com/jetpool/jetpool/internal/coin"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
-	"github.com/jetpool/jetpool/internal/localsvc"
 	"github.com/jetpool/jetpool/internal/miner"
 	"github.com/jetpool/jetpool/internal/payload"
-	"github.com/jetpool/jetpool/internal/process"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/kv"
-	gateway "github.com/jetpool/jetpool/stratum-gateway"
 	"github.com/jetpool/jetpool/streams"
 )
 
-// Share difficulty of every miner in the money test, pinned (vardiff min =
-// max): a power of two, so sums of share work are exact in float64. On
-// simnet the network difficulty is ≈4.7e-10, so every share is a block.
-const moneyShareDiff = 1.0 / (1 << 10)
-
-// moneyPool is the whole pool in one process on one embedded NATS: gateway,
-// jobmaker, blocksubmit, ingest, stats, blocks, accounts, chainwatch and
-// rewards, plus payouts when the pool has a wallet, on a btcd-family node
-// (btcd simnet with btcwallet as the pool wallet, or bchd regtest).
-type moneyPool struct {
-	t       *testing.T
-	coin    string
-	btcd    *localsvc.Btcd
-	wallet  *simnetWallet // nil without a wallet
-	proc    *process.Process
-	gw      *gateway.Gateway
-	st      *ledger.Store
-	address string // pool address (owned by the wallet, if any)
-	cfg     config.Config
-	cancel  context.CancelFunc
-	done    chan error
-}
-
-// poolSpec says which pool startLedgerPool starts. The zero value is the
-// Bitcoin simnet pool without a wallet, paid at a fixed test address.
-type poolSpec struct {
-	coin, network string         // default "btc", "simnet"
-	node          *localsvc.Btcd // default a new simnet btcd
-	// wallet starts btcwallet (simnet only) and pays the pool to a wallet
-	// address; payouts also runs the payouts function on it.
-	wallet, payouts bool
-	address         string // pool address without a wallet (default simnetAddress 7)
-	extra           []functions.Function
-	mutate          func(*config.Config) // applied before seeding KV
-}
-
 // startMoneyPool is the Bitcoin simnet pool with btcwallet and payouts.
-func startMoneyPool(t *testing.T) *moneyPool {
+func startMoneyPool(t *testing.T) *pool {
 	t.Helper()
-	return startLedgerPool(t, poolSpec{wallet: true, payouts: true})
-}
-
-// startLedgerPool starts the pool of spec: PPLNS (fee 1.5 %, SOLO 0.5 %),
-// every miner pinned at moneyShareDiff, a PPLNS window of 3.5 shares.
-func startLedgerPool(t *testing.T, spec poolSpec) *moneyPool {
-	t.Helper()
-	if spec.coin == "" {
-		spec.coin, spec.network = "btc", "simnet"
-	}
-	btcd := spec.node
-	if btcd == nil {
-		btcd = testenv.Btcd(t, spec.network)
-	}
-	var wallet *simnetWallet
-	if spec.wallet {
-		wallet = startSimnetWallet(t, btcd)
-	}
-	pgDSN, chDSN := testenv.PostgresDB(t), testenv.ClickHouseDB(t)
-	ns := testenv.NATS(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	p, err := process.Start(ctx, process.Options{Name: "e2e-money", Dial: func(opts ...nats.Option) (*nats.Conn, error) {
-		return nats.Connect(ns.ClientURL(), opts...)
-	}, OpsAddr: "127.0.0.1:0", Log: testenv.Logger(), Deps: functions.Deps{PostgresDSN: pgDSN, ClickHouseDSN: chDSN}})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	addr := spec.address
-	if wallet != nil {
-		addr = wallet.newAddress(t)
-	} else if addr == "" {
-		addr = simnetAddress(t, 7)
-	}
-	cfg := config.Default()
-	cfg.Pool.Tag = "/jetpool-money/"
-	cfg.Pool.FeeBasisPoints = 150
-	cfg.Pool.SchemeFeeBasisPoints = map[string]int{config.SchemeSOLO: 50}
-	cfg.Pool.Scheme = config.SchemePPLNS
-	// The window holds 3.5 shares' work: it spans both miners and cuts the
-	// oldest share it reaches in half.
-	cfg.Pool.PPLNSWindow = 3.5 * moneyShareDiff / simnetDifficulty()
-	cfg.Vardiff.Initial, cfg.Vardiff.Min, cfg.Vardiff.Max = moneyShareDiff, moneyShareDiff, moneyShareDiff
-	cfg.Ingest.MaxDelay = config.Duration(100 * time.Millisecond)
-	cfg.Payouts.Interval = config.Duration(time.Second)
-	cfg.Payouts.Minimum = map[string]int64{spec.coin: 10_000}
-	cfg.Payouts.Confirmations = 1
-	cc := config.Coin{Symbol: spec.coin, Network: spec.network, PoolAddress: addr, Enabled: true,
-		JobRefresh: config.Duration(30 * time.Second),
-		Node:       config.Node{RPCURL: btcd.RPCURL(), WSURL: btcd.WSURL(), User: btcd.RPCUser(), Pass: btcd.RPCPass()},
-		Regions:    map[string]config.Listeners{"test": {TCP: "127.0.0.1:0", TLS: "127.0.0.1:0"}}}
-	if wallet != nil {
-		cc.Wallet = config.Wallet{RPCURL: wallet.url, User: "jetpool", Pass: "jetpool", Passphrase: "password"}
-	}
-	cfg.Coins = map[string]config.Coin{spec.coin: cc}
-	if spec.mutate != nil {
-		spec.mutate(&cfg)
-	}
-	if _, err := kv.Seed(ctx, p.Env.KV, cfg, true); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	gw, err := gateway.New(gateway.Options{Symbol: spec.coin, Network: spec.network, Region: "test", TCPAddr: "127.0.0.1:0",
-		TLSAddr: "127.0.0.1:0", Stratum: cfg.Stratum, Vardiff: cfg.Vardiff, ReconnectWait: time.Second})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	st, err := ledger.Open(ctx, pgDSN)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	mp := &moneyPool{t: t, coin: spec.coin, btcd: btcd, wallet: wallet, proc: p, gw: gw, st: st, address: addr, cfg: cfg,
-		cancel: cancel, done: make(chan error, 1)}
-	fns := []functions.Function{jobmaker.New(), blocksubmit.New(), gw,
-		&ingest.Function{Grace: time.Second},
-		&stats.Function{Grace: time.Second, SettleEvery: 250 * time.Millisecond},
-		blocks.New(), accounts.New(),
-		&chainwatch.Function{Interval: 500 * time.Millisecond},
-		// An empty window is final after 2s (default 10 min): the
-		// pool keeps the block, and the test checks that too.
-		&rewards.Function{EmptyWindowGrace: 2 * time.Second}}
-	if spec.payouts {
-		fns = append(fns, &payouts.Function{Interval: time.Second})
-	}
-	fns = append(fns, spec.extra...)
-	go func() { mp.done <- p.Run(ctx, fns...) }()
-	t.Cleanup(mp.stop)
-	select {
-	case <-gw.Ready():
-	case err := <-mp.done:
-		t.Fatalf("pool stopped before ready: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("gateway not ready in 30s")
-	}
-	waitFor(t, 30*time.Second, "first job", func() bool {
-		s, _ := p.Env.Ready.Status(context.Background())
-		return s[gw.Name()] == ""
-	})
-	return mp
-}
-
-func (mp *moneyPool) stop() {
-	if mp.cancel == nil {
-		return
-	}
-	mp.cancel()
-	select {
-	case err := <-mp.done:
-		if err != nil {
-			mp.t.Errorf("pool run: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		mp.t.Error("pool did not stop in 30s")
-	}
-	mp.proc.Close()
-	mp.st.Close()
-	mp.cancel = nil
+	btcd := testenv.Btcd(t, "simnet")
+	return startPool(t, poolSpec{btcd: btcd, wallet: startSimnetWallet(t, btcd), ledger: true, payouts: true})
 }
 
 // setScheme changes pool.scheme in KV config (every function hot-reloads it).
-func (mp *moneyPool) setScheme(t *testing.T, scheme string) {
+func (mp *pool) setScheme(t *testing.T, scheme string) {
 	t.Helper()
 	mp.cfg.Pool.Scheme = scheme
 	if _, err := kv.Put(context.Background(), mp.proc.Env.KV.Config, config.KeyPool, mp.cfg.Pool); err != nil {
@@ -211,7 +44,7 @@ func (mp *moneyPool) setScheme(t *testing.T, scheme string) {
 // mine runs the given miners (user, password) against the gateway until
 // the ledger has at least n more blocks and every miner found one of them,
 // then stops them and waits until every block is rewarded.
-func (mp *moneyPool) mine(t *testing.T, n int, users ...[2]string) {
+func (mp *pool) mine(t *testing.T, n int, users ...[2]string) {
 	t.Helper()
 	mp.mineUntil(t, fmt.Sprintf("%d blocks in the ledger, one by every miner", n), func(before, now []ledger.Block) bool {
 		known := map[string]bool{}
@@ -236,19 +69,19 @@ func (mp *moneyPool) mine(t *testing.T, n int, users ...[2]string) {
 // mineUntil runs the given miners until done(blocks before, blocks now)
 // holds for the ledger's blocks, then stops them and waits until every
 // block is rewarded.
-func (mp *moneyPool) mineUntil(t *testing.T, what string, done func(before, now []ledger.Block) bool, users ...[2]string) {
+func (mp *pool) mineUntil(t *testing.T, what string, done func(before, now []ledger.Block) bool, users ...[2]string) {
 	t.Helper()
 	ctx := context.Background()
 	before, err := mp.st.Blocks(ctx, mp.coin, 10000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := "stratum+tcp://" + mp.gw.Addrs()["stratum+tcp"]
 	var stops []func() miner.Stats
 	for _, u := range users {
-		stops = append(stops, runMinerWith(t, url, u[0], u[1]))
+		stop, _ := mp.startMiner(t, u[0], u[1])
+		stops = append(stops, stop)
 	}
-	waitFor(t, 90*time.Second, what, func() bool {
+	waitFor(t, 3*time.Minute, what, func() bool {
 		bs, _ := mp.st.Blocks(ctx, mp.coin, 10000)
 		return done(before, bs)
 	})
@@ -256,7 +89,7 @@ func (mp *moneyPool) mineUntil(t *testing.T, what string, done func(before, now 
 		stop()
 	}
 	// A block published just before the stop reaches the ledger shortly.
-	time.Sleep(time.Second)
+	time.Sleep(2 * time.Second)
 	waitFor(t, 60*time.Second, "every block rewarded", func() bool {
 		bs, _ := mp.st.Blocks(ctx, mp.coin, 10000)
 		for _, b := range bs {
@@ -266,25 +99,6 @@ func (mp *moneyPool) mineUntil(t *testing.T, what string, done func(before, now 
 		}
 		return true
 	})
-}
-
-// runMinerWith mines with one thread as user/pass until stop is called.
-func runMinerWith(t *testing.T, url, user, pass string) (stop func() miner.Stats) {
-	t.Helper()
-	m, err := miner.New(miner.Config{URL: url, User: user, Pass: pass, Threads: 1, Logger: testenv.Logger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = m.Run(ctx) }()
-	var once sync.Once
-	stop = func() miner.Stats {
-		once.Do(func() { cancel(); <-done })
-		return m.Stats()
-	}
-	t.Cleanup(func() { stop() })
-	return stop
 }
 
 // simnetDifficulty is the network difficulty of simnet's proof-of-work
@@ -526,10 +340,7 @@ func TestLedgerMoneyCycleOnSimnet(t *testing.T) {
 	}
 
 	// Payouts: every balance is sent; the transactions confirm on chain.
-	mine := func() error {
-		_, err := mp.btcd.Client().Generate(ctx, 1)
-		return err
-	}
+	mine := func() error { return mp.generate(ctx, 1) }
 	waitMining(t, 90*time.Second, "payouts sent", mine, func() bool {
 		for _, a := range []string{alice, bob, carol} {
 			acc, err := mp.st.Account(ctx, "btc", a)
@@ -582,13 +393,13 @@ func TestLedgerMoneyCycleOnSimnet(t *testing.T) {
 	}
 }
 
-// mature has the node generate 100 blocks (to its own mining address, not
-// the pool's), waits until chainwatch has settled every block of the
+// mature has the node generate 100 blocks to an address outside the pool
+// (see generate), waits until chainwatch has settled every block of the
 // ledger and returns them by found time.
-func (mp *moneyPool) mature(t *testing.T) []ledger.Block {
+func (mp *pool) mature(t *testing.T) []ledger.Block {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := mp.btcd.Client().Generate(ctx, 100); err != nil {
+	if err := mp.generate(ctx, 100); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 60*time.Second, "every block confirmed or orphaned", func() bool {
@@ -613,9 +424,20 @@ func (mp *moneyPool) mature(t *testing.T) []ledger.Block {
 	return all
 }
 
+// generate has the node mine n blocks to an address outside the pool:
+// btcd and bchd to their own mining address, litecoind to ltcAddress 9.
+func (mp *pool) generate(ctx context.Context, n int) error {
+	if mp.litecoind != nil {
+		_, err := mp.litecoind.Client().GenerateToAddress(ctx, n, ltcAddress(mp.t, 9))
+		return err
+	}
+	_, err := mp.btcd.Client().Generate(ctx, n)
+	return err
+}
+
 // coinbaseOnChain reads a block's coinbase from the node: its total value
 // and the part paid to the pool address.
-func (mp *moneyPool) coinbaseOnChain(t *testing.T, hash string) (total, toPool int64) {
+func (mp *pool) coinbaseOnChain(t *testing.T, hash string) (total, toPool int64) {
 	t.Helper()
 	c, err := coin.Get(mp.coin, mp.cfg.Coins[mp.coin].Network)
 	if err != nil {
@@ -625,8 +447,13 @@ func (mp *moneyPool) coinbaseOnChain(t *testing.T, hash string) (total, toPool i
 	if err != nil {
 		t.Fatal(err)
 	}
-	blk := fetchBlock(t, mp.btcd, hash)
-	for _, out := range blk.Transactions[0].TxOut {
+	var cb *wire.MsgTx
+	if mp.litecoind != nil {
+		cb = ltcCoinbase(t, mp.litecoind.Client(), hash)
+	} else {
+		cb = fetchBlock(t, mp.btcd, hash).Transactions[0]
+	}
+	for _, out := range cb.TxOut {
 		total += out.Value
 		if bytes.Equal(out.PkScript, poolScript) {
 			toPool += out.Value
@@ -642,28 +469,16 @@ func (mp *moneyPool) coinbaseOnChain(t *testing.T, hash string) (total, toPool i
 // by its scheme (PPS and FPPS: the pool keeps the block). It returns the
 // confirmed rewards per miner, the confirmed blocks per scheme and how
 // many blocks were split between two miners or more.
-func (mp *moneyPool) checkSplits(t *testing.T, all []ledger.Block, shares *shareLog) (credited map[string]int64, schemes map[string]int, multiMiner int) {
+func (mp *pool) checkSplits(t *testing.T, all []ledger.Block, shares *shareLog) (credited map[string]int64, schemes map[string]int, multiMiner int) {
 	t.Helper()
-	ctx := context.Background()
 	credited, schemes = map[string]int64{}, map[string]int{}
 	// Windows end just after the block's found millisecond (the gateway
 	// stamps the block share and the block in the same millisecond), and a
 	// round starts just after the previous block's millisecond.
 	for i, b := range all {
-		rw, err := mp.st.Rewards(ctx, mp.coin, b.Hash)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b.State == ledger.StateOrphaned {
-			// An orphaned block credits nothing.
-			if len(rw) != 0 {
-				t.Errorf("orphaned block %d %s still has rewards %v", b.Height, b.Hash, rw)
-			}
-			t.Logf("block %d %s orphaned (%s)", b.Height, b.Hash, b.OrphanReason)
+		rw, confirmed := mp.settledRewards(t, b)
+		if !confirmed {
 			continue
-		}
-		if b.State != ledger.StateConfirmed {
-			t.Fatalf("block %d %s in state %s", b.Height, b.Hash, b.State)
 		}
 		schemes[b.Scheme]++
 		// The coinbase on the chain pays exactly the recorded value, all to the pool.
@@ -726,6 +541,28 @@ func (mp *moneyPool) checkSplits(t *testing.T, all []ledger.Block, shares *share
 	return credited, schemes, multiMiner
 }
 
+// settledRewards returns the rewards of block b, which chainwatch has
+// settled, and whether it is confirmed: an orphaned block must credit
+// nothing, any other state fails the test.
+func (mp *pool) settledRewards(t *testing.T, b ledger.Block) (rw map[string]int64, confirmed bool) {
+	t.Helper()
+	rw, err := mp.st.Rewards(context.Background(), mp.coin, b.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.State == ledger.StateOrphaned {
+		if len(rw) != 0 {
+			t.Errorf("orphaned block %d %s still has rewards %v", b.Height, b.Hash, rw)
+		}
+		t.Logf("block %d %s orphaned (%s)", b.Height, b.Hash, b.OrphanReason)
+		return nil, false
+	}
+	if b.State != ledger.StateConfirmed {
+		t.Fatalf("block %d %s in state %s", b.Height, b.Hash, b.State)
+	}
+	return rw, true
+}
+
 func equalAmounts(a, b map[string]int64) bool {
 	if len(a) != len(b) {
 		return false
@@ -740,7 +577,7 @@ func equalAmounts(a, b map[string]int64) bool {
 
 // txOutputsOnChain finds txid in the chain through the wallet's block hash
 // and returns its outputs per address, read from the block itself.
-func txOutputsOnChain(t *testing.T, mp *moneyPool, txid string) map[string]int64 {
+func txOutputsOnChain(t *testing.T, mp *pool, txid string) map[string]int64 {
 	t.Helper()
 	var tx struct {
 		BlockHash string `json:"blockhash"`

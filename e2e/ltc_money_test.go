@@ -5,37 +5,17 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"sort"
 	"testing"
 	"time"
 
-	"github.com/btcsuite/btcd/address/v2"
-	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/wire/v2"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/jetpool/jetpool/functions"
-	"github.com/jetpool/jetpool/functions/accounts"
-	"github.com/jetpool/jetpool/functions/blocks"
-	"github.com/jetpool/jetpool/functions/blocksubmit"
-	"github.com/jetpool/jetpool/functions/chainwatch"
-	"github.com/jetpool/jetpool/functions/ingest"
-	"github.com/jetpool/jetpool/functions/jobmaker"
-	"github.com/jetpool/jetpool/functions/payouts"
-	"github.com/jetpool/jetpool/functions/rewards"
-	"github.com/jetpool/jetpool/functions/stats"
 	"github.com/jetpool/jetpool/internal/coin"
 	"github.com/jetpool/jetpool/internal/coin/ltc"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
-	"github.com/jetpool/jetpool/internal/miner"
 	"github.com/jetpool/jetpool/internal/node"
-	"github.com/jetpool/jetpool/internal/process"
 	"github.com/jetpool/jetpool/internal/testenv"
-	"github.com/jetpool/jetpool/kv"
-	gateway "github.com/jetpool/jetpool/stratum-gateway"
-	"github.com/jetpool/jetpool/streams"
 )
 
 // ltcShareDiff is the pinned share difficulty of the Litecoin money test,
@@ -47,18 +27,6 @@ const ltcShareDiff = 1.0 / 8
 
 // ltcRegtestDifficulty is 0xffff·2^224 ÷ (0x7fffff·2^232).
 func ltcRegtestDifficulty() float64 { return 65535.0 / (8388607.0 * (1 << 8)) }
-
-// ltcAddress is a legacy P2PKH Litecoin regtest address of a fixed test
-// key that no wallet in the test owns.
-func ltcAddress(t *testing.T, seed byte) string {
-	t.Helper()
-	priv, _ := btcec.PrivKeyFromBytes(bytes.Repeat([]byte{seed}, 32))
-	a, err := address.NewAddressPubKeyHash(address.Hash160(priv.PubKey().SerializeCompressed()), &ltc.RegressionNetParams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.EncodeAddress()
-}
 
 // ltcRawTx reads a confirmed transaction from litecoind (raw, so the test
 // decodes it itself) and the block that holds it. Transactions without
@@ -83,6 +51,22 @@ func ltcRawTx(t *testing.T, c *node.Client, txid, blockHash string) *wire.MsgTx 
 	return &tx
 }
 
+// ltcCoinbase reads the coinbase of block hash from litecoind.
+func ltcCoinbase(t *testing.T, c *node.Client, hash string) *wire.MsgTx {
+	t.Helper()
+	var blk struct {
+		Tx []string `json:"tx"`
+	}
+	raw, err := c.GetBlock(context.Background(), hash, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &blk); err != nil {
+		t.Fatal(err)
+	}
+	return ltcRawTx(t, c, blk.Tx[0], hash)
+}
+
 // TestLitecoinMoneyCycle runs the money cycle for Litecoin on litecoind's
 // own wallet: the pool address belongs to the node's "jetpool" wallet; two
 // miners mine regtest blocks through the gateway with the project's scrypt
@@ -105,99 +89,24 @@ func TestLitecoinMoneyCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	pgDSN, chDSN := testenv.PostgresDB(t), testenv.ClickHouseDB(t)
-	ns := testenv.NATS(t)
-	pctx, cancel := context.WithCancel(ctx)
-	p, err := process.Start(pctx, process.Options{Name: "e2e-ltc-money", Dial: func(opts ...nats.Option) (*nats.Conn, error) {
-		return nats.Connect(ns.ClientURL(), opts...)
-	}, OpsAddr: "127.0.0.1:0", Log: testenv.Logger(), Deps: functions.Deps{PostgresDSN: pgDSN, ClickHouseDSN: chDSN}})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Pool.Tag = "/jetpool-ltc-money/"
-	cfg.Pool.FeeBasisPoints = 150
-	cfg.Pool.Scheme = config.SchemePPLNS
-	// Eight shares' work: the window of a block spans both miners.
-	cfg.Pool.PPLNSWindow = 8 * ltcShareDiff / ltcRegtestDifficulty()
-	cfg.Vardiff.Initial, cfg.Vardiff.Min, cfg.Vardiff.Max = ltcShareDiff, ltcShareDiff, ltcShareDiff
-	cfg.Ingest.MaxDelay = config.Duration(100 * time.Millisecond)
-	cfg.Payouts.Interval = config.Duration(time.Second)
-	cfg.Payouts.Minimum = map[string]int64{ltc.Symbol: 10_000}
-	cfg.Payouts.Confirmations = 1
-	cfg.Coins = map[string]config.Coin{ltc.Symbol: {Symbol: ltc.Symbol, Network: "regtest", PoolAddress: poolAddr, Enabled: true,
-		JobRefresh: config.Duration(30 * time.Second),
-		Node:       config.Node{RPCURL: l.RPCURL(), User: l.RPCUser(), Pass: l.RPCPass()},
-		Wallet:     config.Wallet{RPCURL: walletURL, User: l.RPCUser(), Pass: l.RPCPass()},
-		Regions:    map[string]config.Listeners{"test": {TCP: "127.0.0.1:0", TLS: "127.0.0.1:0"}}}}
-	if _, err := kv.Seed(pctx, p.Env.KV, cfg, true); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	gw, err := gateway.New(gateway.Options{Symbol: ltc.Symbol, Network: "regtest", Region: "test", TCPAddr: "127.0.0.1:0",
-		TLSAddr: "127.0.0.1:0", Stratum: cfg.Stratum, Vardiff: cfg.Vardiff, ReconnectWait: time.Second})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	st, err := ledger.Open(ctx, pgDSN)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		done <- p.Run(pctx, jobmaker.New(), blocksubmit.New(), gw,
-			&ingest.Function{Grace: time.Second},
-			&stats.Function{Grace: time.Second, SettleEvery: 250 * time.Millisecond},
-			blocks.New(), accounts.New(),
-			&chainwatch.Function{Interval: 500 * time.Millisecond},
-			&rewards.Function{EmptyWindowGrace: 2 * time.Second},
-			&payouts.Function{Interval: time.Second})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("pool run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("pool did not stop in 30s")
-		}
-		p.Close()
-		st.Close()
-	})
-	select {
-	case <-gw.Ready():
-	case err := <-done:
-		t.Fatalf("pool stopped before ready: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("gateway not ready in 30s")
-	}
-	waitFor(t, 30*time.Second, "first job", func() bool {
-		s, _ := p.Env.Ready.Status(ctx)
-		return s[gw.Name()] == ""
-	})
-	sharesCons, err := p.Env.JS.OrderedConsumer(ctx, streams.Shares, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"shares." + ltc.Symbol + ".>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	shares := &shareLog{cons: sharesCons, seen: map[string]bool{}}
+	wallet := &poolWallet{client: wc, cfg: config.Wallet{RPCURL: walletURL, User: l.RPCUser(), Pass: l.RPCPass()}}
+	mp := startPool(t, poolSpec{coin: ltc.Symbol, litecoind: l, address: poolAddr, wallet: wallet, ledger: true, payouts: true,
+		mutate: func(cfg *config.Config) {
+			cfg.Pool.Tag = "/jetpool-ltc-money/"
+			// Eight shares' work: the window of a block spans both miners.
+			cfg.Pool.PPLNSWindow = 8 * ltcShareDiff / ltcRegtestDifficulty()
+			cfg.Vardiff.Initial, cfg.Vardiff.Min, cfg.Vardiff.Max = ltcShareDiff, ltcShareDiff, ltcShareDiff
+		}})
+	st, cfg := mp.st, mp.cfg
+	shares := followShares(t, mp.proc.Env.JS, ltc.Symbol)
 
 	// Two pool miners mine until each has found a block and there are 4.
 	alice, bob := ltcAddress(t, 1), ltcAddress(t, 2)
 	miners := []string{alice, bob}
-	url := "stratum+tcp://" + gw.Addrs()["stratum+tcp"]
-	stops := []func() miner.Stats{scryptMiner(t, url, alice+".rigA"), scryptMiner(t, url, bob+".rigB")}
 	// Regtest's scrypt target is met every few hashes, so the miners find
 	// many blocks at one height before the next job: only blocks on the
 	// best chain count.
-	waitFor(t, 3*time.Minute, "best-chain blocks by both miners in the ledger", func() bool {
-		bs, _ := st.Blocks(ctx, ltc.Symbol, 10000)
+	mp.mineUntil(t, "best-chain blocks by both miners in the ledger", func(_, bs []ledger.Block) bool {
 		finders, heights := map[string]bool{}, map[int64]bool{}
 		for _, b := range bs {
 			if hash, err := rpc.GetBlockHash(ctx, b.Height); err == nil && hash == b.Hash {
@@ -206,86 +115,25 @@ func TestLitecoinMoneyCycle(t *testing.T) {
 			}
 		}
 		return len(heights) >= 4 && finders[alice] && finders[bob]
-	})
-	for _, stop := range stops {
-		stop()
-	}
-	time.Sleep(2 * time.Second) // a block found at the stop reaches the ledger
-	waitFor(t, 60*time.Second, "every block rewarded", func() bool {
-		bs, _ := st.Blocks(ctx, ltc.Symbol, 10000)
-		for _, b := range bs {
-			if !b.Rewarded {
-				return false
-			}
-		}
-		return true
-	})
+	}, [2]string{alice + ".rigA", "x"}, [2]string{bob + ".rigB", "x"})
 	shares.poll(t)
 
 	// Mature: the node mines 100 blocks to an address outside the pool.
-	if _, err := rpc.GenerateToAddress(ctx, 100, ltcAddress(t, 9)); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 60*time.Second, "every block confirmed or orphaned", func() bool {
-		bs, _ := st.Blocks(ctx, ltc.Symbol, 10000)
-		for _, b := range bs {
-			if b.State == ledger.StatePending {
-				return false
-			}
-		}
-		return true
-	})
-	all, err := st.Blocks(ctx, ltc.Symbol, 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].FoundAt.Before(all[j].FoundAt) })
+	all := mp.mature(t)
 	c, err := coin.Get(ltc.Symbol, "regtest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	poolScript, err := c.ValidateAddress(poolAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	credited := map[string]int64{}
 	confirmed, multiMiner := 0, 0
 	for _, b := range all {
-		rw, err := st.Rewards(ctx, ltc.Symbol, b.Hash)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b.State == ledger.StateOrphaned {
-			if len(rw) != 0 {
-				t.Errorf("orphaned block %d %s still has rewards %v", b.Height, b.Hash, rw)
-			}
-			t.Logf("block %d %s orphaned (%s)", b.Height, b.Hash, b.OrphanReason)
+		rw, ok := mp.settledRewards(t, b)
+		if !ok {
 			continue
-		}
-		if b.State != ledger.StateConfirmed {
-			t.Fatalf("block %d %s in state %s", b.Height, b.Hash, b.State)
 		}
 		confirmed++
 		// The coinbase on chain pays exactly the recorded value, all to the pool.
-		var blk struct {
-			Tx []string `json:"tx"`
-		}
-		raw, err := rpc.GetBlock(ctx, b.Hash, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(raw, &blk); err != nil {
-			t.Fatal(err)
-		}
-		cb := ltcRawTx(t, rpc, blk.Tx[0], b.Hash)
-		var onChain, toPool int64
-		for _, out := range cb.TxOut {
-			onChain += out.Value
-			if bytes.Equal(out.PkScript, poolScript) {
-				toPool += out.Value
-			}
-		}
-		if onChain != b.CoinbaseValue || toPool != b.CoinbaseValue {
+		if onChain, toPool := mp.coinbaseOnChain(t, b.Hash); onChain != b.CoinbaseValue || toPool != b.CoinbaseValue {
 			t.Errorf("block %d: chain coinbase %d (to pool %d), ledger %d", b.Height, onChain, toPool, b.CoinbaseValue)
 		}
 		if b.PoolFee == nil {
@@ -319,10 +167,7 @@ func TestLitecoinMoneyCycle(t *testing.T) {
 	}
 
 	// Payouts through litecoind's wallet, blocks until they confirm.
-	mine := func() error {
-		_, err := rpc.GenerateToAddress(ctx, 1, ltcAddress(t, 9))
-		return err
-	}
+	mine := func() error { return mp.generate(ctx, 1) }
 	waitFor(t, 90*time.Second, "payouts sent", func() bool {
 		if failed, _ := st.Payouts(ctx, ltc.Symbol, ledger.PayoutFailed); len(failed) > 0 {
 			t.Fatalf("litecoind's wallet refused payout %s: %s", failed[0].ID, failed[0].Error)

@@ -3,98 +3,14 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/jetpool/jetpool/functions/blocksubmit"
-	"github.com/jetpool/jetpool/functions/jobmaker"
 	"github.com/jetpool/jetpool/internal/coin"
 	"github.com/jetpool/jetpool/internal/coin/ltc"
-	"github.com/jetpool/jetpool/internal/config"
-	"github.com/jetpool/jetpool/internal/localsvc"
-	"github.com/jetpool/jetpool/internal/miner"
 	"github.com/jetpool/jetpool/internal/payload"
-	"github.com/jetpool/jetpool/internal/process"
 	"github.com/jetpool/jetpool/internal/testenv"
-	"github.com/jetpool/jetpool/kv"
-	gateway "github.com/jetpool/jetpool/stratum-gateway"
-	"github.com/jetpool/jetpool/streams"
 )
-
-// startLTCPool runs NATS, jobmaker, blocksubmit and an "ltc" gateway in
-// front of a real litecoind; the same functions and gateway code as for
-// btc, only the configuration names another coin.
-func startLTCPool(t *testing.T, l *localsvc.Litecoind, payTo string) (*process.Process, *gateway.Gateway) {
-	t.Helper()
-	ns := testenv.NATS(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	p, err := process.Start(ctx, process.Options{Name: "e2e-ltc", Dial: func(opts ...nats.Option) (*nats.Conn, error) {
-		return nats.Connect(ns.ClientURL(), opts...)
-	}, OpsAddr: "127.0.0.1:0", Log: testenv.Logger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Pool.Tag = "/jetpool-e2e/"
-	cfg.Vardiff.Initial, cfg.Vardiff.Min = 0.00001, 0.000001
-	cfg.Coins = map[string]config.Coin{ltc.Symbol: {Symbol: ltc.Symbol, Network: "regtest", PoolAddress: payTo, Enabled: true,
-		JobRefresh: config.Duration(30 * time.Second),
-		Node:       config.Node{RPCURL: l.RPCURL(), User: l.RPCUser(), Pass: l.RPCPass()},
-		Regions:    map[string]config.Listeners{"test": {TCP: "127.0.0.1:0", TLS: "127.0.0.1:0"}}}}
-	if _, err := kv.Seed(ctx, p.Env.KV, cfg, true); err != nil {
-		t.Fatal(err)
-	}
-	gw, err := gateway.New(gateway.Options{Symbol: ltc.Symbol, Network: "regtest", Region: "test", TCPAddr: "127.0.0.1:0",
-		TLSAddr: "127.0.0.1:0", Stratum: cfg.Stratum, Vardiff: cfg.Vardiff, ReconnectWait: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx, jobmaker.New(), blocksubmit.New(), gw) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("pool run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("pool did not stop in 30s")
-		}
-		p.Close()
-	})
-	select {
-	case <-gw.Ready():
-	case err := <-done:
-		t.Fatalf("pool stopped before ready: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("gateway not ready in 30s")
-	}
-	return p, gw
-}
-
-// scryptMiner runs the project's miner with --algo scrypt until stop.
-func scryptMiner(t *testing.T, url, user string) (stop func() miner.Stats) {
-	t.Helper()
-	m, err := miner.New(miner.Config{URL: url, User: user, Pass: "x", Threads: 1, Algo: "scrypt", Logger: testenv.Logger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = m.Run(ctx) }()
-	var once sync.Once
-	stop = func() miner.Stats {
-		once.Do(func() { cancel(); <-done })
-		return m.Stats()
-	}
-	t.Cleanup(func() { stop() })
-	return stop
-}
 
 // TestLitecoinMinesAcrossMWEBActivation mines Litecoin regtest blocks
 // through the pool with the project's scrypt miner before MWEB exists,
@@ -111,18 +27,12 @@ func TestLitecoinMinesAcrossMWEBActivation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, gw := startLTCPool(t, l, payTo)
-	cons, err := p.Env.JS.OrderedConsumer(ctx, streams.Blocks, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{streams.BlockSubmittedSubject(ltc.Symbol)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs := &outcomes{t: t, cons: cons}
-	url := "stratum+tcp://" + gw.Addrs()["stratum+tcp"]
+	pl := startPool(t, poolSpec{coin: ltc.Symbol, litecoind: l, address: payTo})
+	outs := pl.followOutcomes(t)
 
 	mineUntil := func(height int64) {
 		t.Helper()
-		stop := scryptMiner(t, url, payTo+".rig1")
+		stop, _ := pl.startMiner(t, payTo+".rig1", "x")
 		waitFor(t, 3*time.Minute, "pool blocks", func() bool {
 			n, err := rpc.GetBlockCount(ctx)
 			return err == nil && n >= height

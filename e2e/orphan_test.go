@@ -7,6 +7,7 @@ import (
 
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
+	"github.com/jetpool/jetpool/internal/testenv"
 )
 
 // TestForcedOrphanCreditsNothing orphans pool blocks for real: two miners
@@ -21,7 +22,7 @@ import (
 // credit includes them: balances are the sum of the confirmed rewards,
 // recomputed from the shares, and the ledger invariants hold.
 func TestForcedOrphanCreditsNothing(t *testing.T) {
-	mp := startLedgerPool(t, poolSpec{})
+	mp := startPool(t, poolSpec{btcd: testenv.Btcd(t, "simnet"), address: simnetAddress(t, 7), ledger: true})
 	ctx := context.Background()
 	cli := mp.btcd.Client()
 	shares := followShares(t, mp.proc.Env.JS, "btc")

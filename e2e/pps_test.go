@@ -14,6 +14,7 @@ import (
 	"github.com/jetpool/jetpool/functions/pps"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
+	"github.com/jetpool/jetpool/internal/testenv"
 )
 
 // Pool fees of the PPS test, distinct per scheme so that the fee each
@@ -89,7 +90,7 @@ type ppsLedger struct {
 	credits map[string]map[string]int64
 }
 
-func (mp *moneyPool) ppsLedger(t *testing.T) ppsLedger {
+func (mp *pool) ppsLedger(t *testing.T) ppsLedger {
 	t.Helper()
 	ctx := context.Background()
 	l := ppsLedger{batches: map[string][2]int64{}, credits: map[string]map[string]int64{}}
@@ -127,7 +128,7 @@ func (mp *moneyPool) ppsLedger(t *testing.T) ppsLedger {
 
 // waitPPSCredited waits until the pps function has credited every share
 // batch published so far.
-func (mp *moneyPool) waitPPSCredited(t *testing.T, shares *shareLog) ppsLedger {
+func (mp *pool) waitPPSCredited(t *testing.T, shares *shareLog) ppsLedger {
 	t.Helper()
 	time.Sleep(time.Second) // the gateway's last batch after the miners stopped
 	shares.poll(t)
@@ -170,7 +171,8 @@ func (mp *moneyPool) waitPPSCredited(t *testing.T, shares *shareLog) ppsLedger {
 // million blocks (share difficulty ÷ network difficulty ≈ 2.1e6), so the
 // balances are far beyond what the pool wallet holds.
 func TestPPSAndFPPSCreditSharesOnSimnet(t *testing.T) {
-	mp := startLedgerPool(t, poolSpec{wallet: true, extra: []functions.Function{pps.New()}, mutate: func(c *config.Config) {
+	btcd := testenv.Btcd(t, "simnet")
+	mp := startPool(t, poolSpec{btcd: btcd, wallet: startSimnetWallet(t, btcd), ledger: true, extra: []functions.Function{pps.New()}, mutate: func(c *config.Config) {
 		c.Pool.Scheme = config.SchemePPS
 		c.Pool.SchemeFeeBasisPoints = map[string]int{config.SchemePPS: ppsFeeBps, config.SchemeFPPS: fppsFeeBps}
 	}})

@@ -75,9 +75,9 @@ func TestBlockWithSegwitTransactionCarriesWitnessCommitment(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pl := startPool(t, btcd, nil)
-	outs := followOutcomes(t, pl.proc.Env.JS)
-	stop, _ := runMiner(t, "stratum+tcp://"+pl.gw.Addrs()["stratum+tcp"], pl.address+".segwit", nil)
+	pl := startPool(t, poolSpec{btcd: btcd, address: regtestAddress(t, 7)})
+	outs := pl.followOutcomes(t)
+	stop, _ := pl.startMiner(t, pl.address+".segwit", "x")
 	waitFor(t, 2*time.Minute, "a block accepted", func() bool { return countAccepted(outs.poll()) >= 1 })
 	stop()
 

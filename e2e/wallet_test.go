@@ -11,10 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/btcsuite/btcd/address/v2"
-	"github.com/btcsuite/btcd/btcec/v2"
-	"github.com/btcsuite/btcd/chaincfg/v2"
-
+	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/localsvc"
 	"github.com/jetpool/jetpool/internal/natsrv"
 	"github.com/jetpool/jetpool/internal/node"
@@ -24,16 +21,10 @@ import (
 // btcwalletVersion is the btcwallet the payouts function is tested with.
 const btcwalletVersion = "v0.16.10-0.20240718224643-db3a4a2543bd"
 
-// simnetWallet is btcwallet (a temporary wallet, passphrase "password")
-// following a simnet btcd.
-type simnetWallet struct {
-	client *node.Client
-	url    string
-}
-
-// startSimnetWallet starts btcwallet against btcd (which must run simnet)
-// and waits until it answers.
-func startSimnetWallet(t *testing.T, btcd *localsvc.Btcd) *simnetWallet {
+// startSimnetWallet starts btcwallet (a temporary wallet, passphrase
+// "password") against btcd (which must run simnet) and waits until it
+// answers.
+func startSimnetWallet(t *testing.T, btcd *localsvc.Btcd) *poolWallet {
 	t.Helper()
 	dir := testenv.TempDir(t)
 	port, err := natsrv.FreePort()
@@ -92,26 +83,5 @@ func startSimnetWallet(t *testing.T, btcd *localsvc.Btcd) *simnetWallet {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return &simnetWallet{client: c, url: url}
-}
-
-// newAddress asks the wallet for a fresh receiving address.
-func (w *simnetWallet) newAddress(t *testing.T) string {
-	t.Helper()
-	var addr string
-	if err := w.client.Call(context.Background(), "getnewaddress", nil, &addr); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
-// simnetAddress is a P2PKH simnet address of a fixed test key.
-func simnetAddress(t *testing.T, seed byte) string {
-	t.Helper()
-	priv, _ := btcec.PrivKeyFromBytes(bytes.Repeat([]byte{seed}, 32))
-	a, err := address.NewAddressPubKeyHash(address.Hash160(priv.PubKey().SerializeCompressed()), &chaincfg.SimNetParams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.EncodeAddress()
+	return &poolWallet{client: c, cfg: config.Wallet{RPCURL: url, User: "jetpool", Pass: "jetpool", Passphrase: "password"}}
 }
