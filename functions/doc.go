@@ -7,6 +7,8 @@
 // itself with micro so `$SRV.PING` lists every running instance; that is
 // service discovery for functions.
 //
-// The concrete functions live in sub-packages (functions/jobmaker, …). This
-// package must not import any of them, nor databases or coin code.
+// The concrete functions live in sub-packages (functions/jobmaker, …); the
+// start the ledger functions share (open the ledger, announce) is
+// functions/internal/ledgerfn. This package must not import any of them,
+// nor databases or coin code.
 package functions

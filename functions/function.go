@@ -39,6 +39,18 @@ type Env struct {
 	Deps     Deps
 }
 
+// RegisterMetrics registers a function's collectors with e.Metrics, when
+// it is set. A collector already registered (by another copy of the
+// function in the same process) is left as it is.
+func (e *Env) RegisterMetrics(cs ...prometheus.Collector) {
+	if e.Metrics == nil {
+		return
+	}
+	for _, c := range cs {
+		_ = e.Metrics.Register(c)
+	}
+}
+
 // Deps are the addresses of the stores a function may need.
 type Deps struct {
 	PostgresDSN   string

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -16,32 +14,14 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/internal/config"
-	"github.com/jetpool/jetpool/internal/natsrv"
 	"github.com/jetpool/jetpool/internal/natstest"
-	"github.com/jetpool/jetpool/internal/ops"
 	"github.com/jetpool/jetpool/kv"
 	"github.com/jetpool/jetpool/streams"
 )
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-// newEnv builds an Env on its own connection, as a separate process would.
-func newEnv(t *testing.T, srv *natsrv.Server, instance string) *functions.Env {
-	t.Helper()
-	nc, js := natstest.Connect(t, srv)
-	ctx := context.Background()
-	if err := streams.Ensure(ctx, js, streams.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	store, err := kv.Ensure(ctx, js, kv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &functions.Env{NC: nc, JS: js, KV: store, Log: quiet(), Ready: ops.NewReadiness(), Instance: instance}
-}
 
 // counter is a test function: it consumes the EVENTS `accounts` durable and
 // records which copy handled which message.
@@ -72,7 +52,7 @@ func TestThreeCopiesHandleEachMessageOnce(t *testing.T) {
 	dups := &atomic.Int64{}
 	var wg sync.WaitGroup
 	for i := range 3 {
-		env := newEnv(t, srv, fmt.Sprintf("copy-%d", i))
+		env := natstest.Env(t, srv, fmt.Sprintf("copy-%d", i), natstest.Logger())
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -169,7 +149,7 @@ func (f *feeReader) Run(ctx context.Context, env *functions.Env) error {
 
 func TestConfigHotReloadReachesRunningFunction(t *testing.T) {
 	srv, _, _ := natstest.Start(t)
-	env := newEnv(t, srv, "p1")
+	env := natstest.Env(t, srv, "p1", natstest.Logger())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if _, err := kv.Seed(ctx, env.KV, config.Default(), true); err != nil {
@@ -178,16 +158,16 @@ func TestConfigHotReloadReachesRunningFunction(t *testing.T) {
 	fn := &feeReader{}
 	done := make(chan error, 1)
 	go func() { done <- functions.RunAll(ctx, env, fn) }()
-	waitFor(t, func() bool { return fn.fee.Load() == 100 }, "initial fee 100")
+	natstest.WaitFor(t, 10*time.Second, "initial fee 100", func() bool { return fn.fee.Load() == 100 })
 
 	// An operator (another process) changes the fee.
-	admin := newEnv(t, srv, "admin")
+	admin := natstest.Env(t, srv, "admin", natstest.Logger())
 	p := config.Default().Pool
 	p.FeeBasisPoints = 175
 	if _, err := kv.Put(ctx, admin.KV.Config, config.KeyPool, p); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return fn.fee.Load() == 175 }, "fee 175 applied without restart")
+	natstest.WaitFor(t, 10*time.Second, "fee 175 applied without restart", func() bool { return fn.fee.Load() == 175 })
 
 	// A bad value is refused; the last good one stays in force.
 	p.FeeBasisPoints = 20000
@@ -198,21 +178,10 @@ func TestConfigHotReloadReachesRunningFunction(t *testing.T) {
 	if _, err := kv.Put(ctx, admin.KV.Config, config.KeyPool, p); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return fn.fee.Load() == 180 }, "fee 180 after a refused value")
+	natstest.WaitFor(t, 10*time.Second, "fee 180 after a refused value", func() bool { return fn.fee.Load() == 180 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -233,7 +202,7 @@ func (b blocking) Run(ctx context.Context, _ *functions.Env) error {
 }
 
 func TestRunAllStopsEverythingWhenOneFails(t *testing.T) {
-	env := &functions.Env{Log: quiet()}
+	env := &functions.Env{Log: natstest.Logger()}
 	boom := errors.New("boom")
 	b := blocking{stopped: make(chan struct{})}
 	err := functions.RunAll(context.Background(), env, b, failing{boom})
@@ -249,7 +218,7 @@ func TestRunAllStopsEverythingWhenOneFails(t *testing.T) {
 
 func TestPermanentErrorTerminatesAndRetryRedelivers(t *testing.T) {
 	srv, _, js := natstest.Start(t)
-	env := newEnv(t, srv, "p1")
+	env := natstest.Env(t, srv, "p1", natstest.Logger())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var attempts sync.Map
@@ -277,7 +246,7 @@ func TestPermanentErrorTerminatesAndRetryRedelivers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, func() bool { return okCount.Load() == 2 }, "flaky and fine handled")
+	natstest.WaitFor(t, 10*time.Second, "flaky and fine handled", func() bool { return okCount.Load() == 2 })
 	time.Sleep(300 * time.Millisecond)
 	cancel()
 	<-done
@@ -303,4 +272,21 @@ func TestRegistry(t *testing.T) {
 	if got := r.Names(); len(got) != 1 || got[0] != "counter" {
 		t.Fatalf("Names = %v", got)
 	}
+}
+
+// TestRegisterMetrics: collectors reach the Env's registry once, a second
+// copy registering the same collectors is no error, and an Env without a
+// registry is left alone.
+func TestRegisterMetrics(t *testing.T) {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "jetpool_test_total", Help: "test"})
+	reg := prometheus.NewRegistry()
+	env := &functions.Env{Metrics: reg}
+	env.RegisterMetrics(c)
+	env.RegisterMetrics(c) // a second copy in the same process
+	c.Inc()
+	mfs, err := reg.Gather()
+	if err != nil || len(mfs) != 1 || mfs[0].GetName() != "jetpool_test_total" || mfs[0].GetMetric()[0].GetCounter().GetValue() != 1 {
+		t.Fatalf("gathered %v, %v; want jetpool_test_total = 1", mfs, err)
+	}
+	(&functions.Env{}).RegisterMetrics(c) // no registry: nothing to do, no panic
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -32,14 +31,8 @@ func TestAPIServesCoinsAndServicesWithoutSecrets(t *testing.T) {
 	_, nc, js := natstest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := streams.Ensure(ctx, js, streams.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	store, err := kv.Ensure(ctx, js, kv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store := natstest.Declare(t, js)
+	log := natstest.Logger()
 	env := &functions.Env{NC: nc, JS: js, KV: store, Log: log, Ready: ops.NewReadiness(), Instance: "web-test"}
 	coin := config.Coin{Symbol: "btc", Network: "regtest", PoolAddress: "bcrt1qexample", Enabled: true,
 		JobRefresh: config.Duration(time.Second),
@@ -89,18 +82,14 @@ func TestAPIServesCoinsAndServicesWithoutSecrets(t *testing.T) {
 	}
 }
 
+// get fetches url and fails the test unless the status is want.
 func get(t *testing.T, url string, want int) string {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
+	status, body := fetch(t, url)
+	if status != want {
+		t.Fatalf("GET %s = %d %s, want %d", url, status, body, want)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("GET %s = %d %s, want %d", url, resp.StatusCode, b, want)
-	}
-	return string(b)
+	return body
 }
 
 // TestCoinRoutesFollowTheRegistryAndAskTheRealFunctions runs the real stats
@@ -112,16 +101,7 @@ func TestCoinRoutesFollowTheRegistryAndAskTheRealFunctions(t *testing.T) {
 	nc, js := natstest.Connect(t, srvNATS)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := streams.Ensure(ctx, js, streams.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	store, err := kv.Ensure(ctx, js, kv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kv.Seed(ctx, store, config.Default(), true); err != nil {
-		t.Fatal(err)
-	}
+	store := natstest.DeclareSeeded(t, js, config.Default())
 	coin := func(sym string, enabled bool) config.Coin {
 		return config.Coin{Symbol: sym, Network: "regtest", PoolAddress: "pool-" + sym, Enabled: enabled,
 			JobRefresh: config.Duration(time.Second), Node: config.Node{RPCURL: "http://127.0.0.1:1"}}
@@ -181,7 +161,7 @@ func TestCoinRoutesFollowTheRegistryAndAskTheRealFunctions(t *testing.T) {
 		Hash   string `json:"hash"`
 		Height int64  `json:"height"`
 	}
-	eventually(t, "the found block listed", func() bool {
+	natstest.WaitFor(t, 20*time.Second, "the found block listed", func() bool {
 		status, body := fetch(t, base+"/btc/blocks?limit=5")
 		return status == http.StatusOK && json.Unmarshal([]byte(body), &listed) == nil && len(listed) == 1
 	})
@@ -236,18 +216,18 @@ func TestCoinRoutesFollowTheRegistryAndAskTheRealFunctions(t *testing.T) {
 	if _, err := kv.Put(ctx, store.Coins, "ltc", coin("ltc", true)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "ltc served", func() bool { status, _ := fetch(t, base+"/ltc"); return status == http.StatusOK })
+	natstest.WaitFor(t, 20*time.Second, "ltc served", func() bool { status, _ := fetch(t, base+"/ltc"); return status == http.StatusOK })
 	if body := get(t, base, http.StatusOK); !strings.Contains(body, `"symbol":"ltc"`) || strings.Contains(body, "127.0.0.1:1") {
 		t.Errorf("coins = %s: want ltc listed, no node URL", body)
 	}
 	if _, err := kv.Put(ctx, store.Coins, "ltc", coin("ltc", false)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "disabled ltc not served", func() bool { status, _ := fetch(t, base+"/ltc/pool"); return status == http.StatusNotFound })
+	natstest.WaitFor(t, 20*time.Second, "disabled ltc not served", func() bool { status, _ := fetch(t, base+"/ltc/pool"); return status == http.StatusNotFound })
 	if err := store.Coins.Delete(ctx, "ltc"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "deleted ltc not listed", func() bool { return !strings.Contains(get(t, base, http.StatusOK), `"ltc"`) })
+	natstest.WaitFor(t, 20*time.Second, "deleted ltc not listed", func() bool { return !strings.Contains(get(t, base, http.StatusOK), `"ltc"`) })
 
 	// No copy of a function running: 503, not a hang.
 	stopBlocks()
@@ -269,15 +249,4 @@ func fetch(t *testing.T, url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

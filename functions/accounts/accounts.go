@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/jetpool/jetpool/functions"
+	"github.com/jetpool/jetpool/functions/internal/ledgerfn"
 	"github.com/jetpool/jetpool/internal/ledger"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/streams"
@@ -41,15 +42,11 @@ func (f *Function) Name() string { return Name }
 
 // Run implements functions.Function.
 func (f *Function) Run(ctx context.Context, env *functions.Env) error {
-	st, err := ledger.Open(ctx, env.Deps.PostgresDSN)
+	st, svc, err := ledgerfn.Start(ctx, env, Name, "miners and workers registry")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc, err := functions.Announce(ctx, env, Name, "miners and workers registry")
-	if err != nil {
-		return err
-	}
 	serve := func(name, subject string, set bool) error {
 		return svc.AddEndpoint(name, micro.HandlerFunc(func(req micro.Request) {
 			var r Request

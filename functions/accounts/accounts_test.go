@@ -9,6 +9,7 @@ import (
 	"github.com/jetpool/jetpool/functions/accounts"
 	"github.com/jetpool/jetpool/internal/ledger"
 	"github.com/jetpool/jetpool/internal/ledger/ledgertest"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/streams"
@@ -45,7 +46,7 @@ func TestWorkersFollowEventsAndLookups(t *testing.T) {
 	pub(other)
 
 	var acc ledger.Account
-	ledgertest.WaitFor(t, 10*time.Second, "both workers", func() bool {
+	natstest.WaitFor(t, 10*time.Second, "both workers", func() bool {
 		msg, err := env.NC.Request(accounts.GetSubject, []byte(`{"coin":"btc","address":"bcrt1qalice"}`), 5*time.Second)
 		if err != nil || json.Unmarshal(msg.Data, &acc) != nil {
 			return false

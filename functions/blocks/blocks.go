@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/jetpool/jetpool/functions"
+	"github.com/jetpool/jetpool/functions/internal/ledgerfn"
 	"github.com/jetpool/jetpool/internal/ledger"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/streams"
@@ -38,15 +39,11 @@ func (f *Function) Name() string { return Name }
 
 // Run implements functions.Function.
 func (f *Function) Run(ctx context.Context, env *functions.Env) error {
-	st, err := ledger.Open(ctx, env.Deps.PostgresDSN)
+	st, svc, err := ledgerfn.Start(ctx, env, Name, "records found blocks in the ledger")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc, err := functions.Announce(ctx, env, Name, "records found blocks in the ledger")
-	if err != nil {
-		return err
-	}
 	if err := svc.AddEndpoint("list", micro.HandlerFunc(func(req micro.Request) {
 		var r ListRequest
 		if err := json.Unmarshal(req.Data(), &r); err != nil || r.Coin == "" {

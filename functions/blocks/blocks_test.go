@@ -9,6 +9,7 @@ import (
 	"github.com/jetpool/jetpool/functions/blocks"
 	"github.com/jetpool/jetpool/internal/ledger"
 	"github.com/jetpool/jetpool/internal/ledger/ledgertest"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/streams"
@@ -33,7 +34,7 @@ func TestFoundBlockRecordedOnceAndListed(t *testing.T) {
 	if _, err := env.JS.Publish(ctx, streams.BlockFoundSubject("btc"), bad); err != nil {
 		t.Fatal(err)
 	}
-	ledgertest.WaitFor(t, 10*time.Second, "consumer to catch up", func() bool {
+	natstest.WaitFor(t, 10*time.Second, "consumer to catch up", func() bool {
 		info, err := env.JS.Consumer(ctx, streams.Blocks, streams.ConsumerLedger)
 		if err != nil {
 			return false

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetpool/jetpool/functions"
+	"github.com/jetpool/jetpool/functions/internal/ledgerfn"
 	"github.com/jetpool/jetpool/internal/coin"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
@@ -45,14 +46,11 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 	if f.OrphanDepth <= 0 {
 		f.OrphanDepth = 3
 	}
-	st, err := ledger.Open(ctx, env.Deps.PostgresDSN)
+	st, _, err := ledgerfn.Start(ctx, env, Name, "follows pending blocks to confirmation or orphan")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := functions.Announce(ctx, env, Name, "follows pending blocks to confirmation or orphan"); err != nil {
-		return err
-	}
 	tick := time.NewTicker(f.Interval)
 	defer tick.Stop()
 	for {

@@ -87,11 +87,7 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 	if env.Deps.ClickHouseDSN == "" {
 		return errors.New("ingest: no ClickHouse DSN configured")
 	}
-	if env.Metrics != nil {
-		for _, c := range Collectors() {
-			_ = env.Metrics.Register(c)
-		}
-	}
+	env.RegisterMetrics(Collectors()...)
 	def := config.Default().Ingest
 	f.cfg.Store(&def)
 	if err := kv.Watch(ctx, env.KV.Config, config.KeyIngest, config.Ingest.Validate, func(c config.Ingest) {

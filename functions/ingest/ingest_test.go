@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -30,8 +29,6 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 type harness struct {
 	t   testing.TB
 	srv *natsrv.Server
@@ -43,19 +40,9 @@ func newHarness(t testing.TB, dsn string, ing config.Ingest) *harness {
 	t.Helper()
 	srv := testenv.NATS(t)
 	_, js := natstest.Connect(t, srv)
-	ctx := context.Background()
-	if err := streams.Ensure(ctx, js, streams.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	store, err := kv.Ensure(ctx, js, kv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := config.Default()
 	cfg.Ingest = ing
-	if _, err := kv.Seed(ctx, store, cfg, true); err != nil {
-		t.Fatal(err)
-	}
+	natstest.DeclareSeeded(t, js, cfg)
 	return &harness{t: t, srv: srv, js: js, dsn: dsn}
 }
 
@@ -63,7 +50,7 @@ func newHarness(t testing.TB, dsn string, ing config.Ingest) *harness {
 // process would; the returned func stops it and waits.
 func (h *harness) start(fn *ingest.Function, instance string) func() {
 	h.t.Helper()
-	return h.startLogged(fn, instance, quiet())
+	return h.startLogged(fn, instance, natstest.Logger())
 }
 
 func (h *harness) startLogged(fn *ingest.Function, instance string, log *slog.Logger) func() {
@@ -139,7 +126,7 @@ func makeBatches(seed uint64, gw string, firstSeq uint64, n, per int, at time.Ti
 
 func openStore(t testing.TB, dsn string) *chstore.Store {
 	t.Helper()
-	st, err := chstore.Open(dsn, quiet())
+	st, err := chstore.Open(dsn, natstest.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,17 +141,6 @@ func count(t testing.TB, st *chstore.Store, q string) uint64 {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // consumerDrained reports whether a durable has nothing pending or unacked.
@@ -214,7 +190,7 @@ func TestExactlyOnceUnderRedeliveryAndRacingCopies(t *testing.T) {
 	}
 	h.publish(all)
 	st := openStore(t, dsn)
-	waitFor(t, 60*time.Second, "both durables drained", func() bool {
+	natstest.WaitFor(t, 60*time.Second, "both durables drained", func() bool {
 		return consumerDrained(t, h.js, streams.ConsumerIngest) && consumerDrained(t, h.js, "ingest-race")
 	})
 	replay := race.Config
@@ -223,7 +199,7 @@ func TestExactlyOnceUnderRedeliveryAndRacingCopies(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.start(&ingest.Function{Consumer: "ingest-replay"}, "replay")
-	waitFor(t, 60*time.Second, "replay drained", func() bool { return consumerDrained(t, h.js, "ingest-replay") })
+	natstest.WaitFor(t, 60*time.Second, "replay drained", func() bool { return consumerDrained(t, h.js, "ingest-replay") })
 
 	if raw := count(t, st, "SELECT count() FROM shares"); raw <= uint64(accepted) {
 		t.Logf("raw rows %d: merges already collapsed the copies", raw)
@@ -245,7 +221,7 @@ func TestExactlyOnceUnderRedeliveryAndRacingCopies(t *testing.T) {
 	}
 	// The hourly rollups, recomputed by every copy every second, count
 	// every share once too.
-	waitFor(t, 30*time.Second, "rollups to cover every share", func() bool {
+	natstest.WaitFor(t, 30*time.Second, "rollups to cover every share", func() bool {
 		return count(t, st, "SELECT sum(n) FROM pool_hour FINAL") == uint64(accepted) &&
 			count(t, st, "SELECT sum(n) FROM worker_hour FINAL") == uint64(accepted)
 	})
@@ -294,7 +270,7 @@ func TestBatchSizeReloadsFromKV(t *testing.T) {
 		return out
 	}
 	h.publish(one(1, 10))
-	waitFor(t, 30*time.Second, "10 shares", func() bool { return count(t, st, "SELECT count() FROM shares") == 10 })
+	natstest.WaitFor(t, 30*time.Second, "10 shares", func() bool { return count(t, st, "SELECT count() FROM shares") == 10 })
 	if p := parts(); p != 2 {
 		t.Fatalf("%d inserts for 10 one-share batches at batch_size 5, want 2", p)
 	}
@@ -307,7 +283,7 @@ func TestBatchSizeReloadsFromKV(t *testing.T) {
 	if _, err := kv.Put(ctx, store.Config, config.KeyIngest, ingestCfg(10, time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "batch_size 10 applied", func() bool {
+	natstest.WaitFor(t, 10*time.Second, "batch_size 10 applied", func() bool {
 		for {
 			select {
 			case r := <-applied.ch:
@@ -325,7 +301,7 @@ func TestBatchSizeReloadsFromKV(t *testing.T) {
 		}
 	})
 	h.publish(one(11, 20))
-	waitFor(t, 30*time.Second, "30 shares", func() bool { return count(t, st, "SELECT count() FROM shares") == 30 })
+	natstest.WaitFor(t, 30*time.Second, "30 shares", func() bool { return count(t, st, "SELECT count() FROM shares") == 30 })
 	if p := parts(); p != 4 {
 		t.Fatalf("%d inserts after 20 more at batch_size 10, want 4", p)
 	}

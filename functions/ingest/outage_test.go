@@ -9,6 +9,7 @@ import (
 
 	"github.com/jetpool/jetpool/functions/ingest"
 	"github.com/jetpool/jetpool/internal/localsvc"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/streams"
 )
@@ -53,7 +54,7 @@ func TestClickHouseOutage(t *testing.T) {
 			seq++
 		}
 	}()
-	waitFor(t, 30*time.Second, "shares flowing into ClickHouse", func() bool {
+	natstest.WaitFor(t, 30*time.Second, "shares flowing into ClickHouse", func() bool {
 		return count(t, st, "SELECT count() FROM shares") > 500
 	})
 	ctx := context.Background()
@@ -85,7 +86,7 @@ func TestClickHouseOutage(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 90*time.Second, "ingest caught up", func() bool { return consumerDrained(t, h.js, streams.ConsumerIngest) })
+	natstest.WaitFor(t, 90*time.Second, "ingest caught up", func() bool { return consumerDrained(t, h.js, streams.ConsumerIngest) })
 	t.Logf("caught up %s after the outage began", time.Since(t0).Round(time.Millisecond))
 	if n := count(t, st, "SELECT count() FROM shares FINAL"); n != uint64(accepted.Load()) {
 		t.Fatalf("%d shares in ClickHouse, %d accepted were published", n, accepted.Load())

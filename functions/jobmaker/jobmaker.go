@@ -60,11 +60,7 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 	if f.PollEvery == 0 {
 		f.PollEvery = time.Second
 	}
-	if env.Metrics != nil {
-		for _, c := range Collectors() {
-			_ = env.Metrics.Register(c)
-		}
-	}
+	env.RegisterMetrics(Collectors()...)
 	if _, err := functions.Announce(ctx, env, Name, "makes stratum jobs from node templates"); err != nil {
 		return err
 	}

@@ -19,24 +19,15 @@ import (
 	"github.com/jetpool/jetpool/internal/localsvc"
 	"github.com/jetpool/jetpool/internal/natsrv"
 	"github.com/jetpool/jetpool/internal/natstest"
-	"github.com/jetpool/jetpool/internal/ops"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/kv"
 	"github.com/jetpool/jetpool/streams"
 )
 
+// env is the environment of one jobmaker copy; its log lines name the copy.
 func env(t *testing.T, srv *natsrv.Server, instance string) *functions.Env {
 	t.Helper()
-	nc, js := natstest.Connect(t, srv)
-	ctx := context.Background()
-	if err := streams.Ensure(ctx, js, streams.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	store, err := kv.Ensure(ctx, js, kv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &functions.Env{NC: nc, JS: js, KV: store, Log: testenv.Logger().With("instance", instance), Ready: ops.NewReadiness(), Instance: instance}
+	return natstest.Env(t, srv, instance, testenv.Logger().With("instance", instance))
 }
 
 func seedCoin(t *testing.T, e *functions.Env, btcd *localsvc.Btcd) {
@@ -88,17 +79,6 @@ func (w *jobWatcher) snapshot() []coin.Job {
 	return append([]coin.Job(nil), w.jobs...)
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestJobsFollowNewBlocksAndTemplatesAreStored(t *testing.T) {
 	btcd := testenv.Btcd(t, "regtest")
 	srv := testenv.NATS(t)
@@ -114,7 +94,7 @@ func TestJobsFollowNewBlocksAndTemplatesAreStored(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- functions.RunAll(ctx, e, jobmaker.New()) }()
-	waitFor(t, 20*time.Second, "first job", func() bool { return len(w.snapshot()) >= 1 })
+	natstest.WaitFor(t, 20*time.Second, "first job", func() bool { return len(w.snapshot()) >= 1 })
 	first := w.snapshot()[0]
 	h, err := btcd.Client().GetBlockCount(ctx)
 	if err != nil {
@@ -132,7 +112,7 @@ func TestJobsFollowNewBlocksAndTemplatesAreStored(t *testing.T) {
 	if _, err := btcd.Client().Generate(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "job for the new block", func() bool {
+	natstest.WaitFor(t, 10*time.Second, "job for the new block", func() bool {
 		for _, j := range w.snapshot() {
 			if j.Height == h+2 && j.CleanJobs {
 				return true
@@ -165,7 +145,7 @@ func TestTwoJobmakersPublishFromOneLeaderAndFailOver(t *testing.T) {
 	doneA, doneB := make(chan error, 1), make(chan error, 1)
 	fast := func() functions.Function { return &jobmaker.Function{LeaseTTL: 3 * time.Second} }
 	go func() { doneA <- functions.RunAll(ctxA, a, fast()) }()
-	waitFor(t, 20*time.Second, "first job", func() bool { return len(w.snapshot()) >= 1 })
+	natstest.WaitFor(t, 20*time.Second, "first job", func() bool { return len(w.snapshot()) >= 1 })
 	go func() { doneB <- functions.RunAll(ctxB, b, fast()) }()
 
 	// Both run; blocks arrive; exactly one job per block height, never a
@@ -192,11 +172,11 @@ func TestTwoJobmakersPublishFromOneLeaderAndFailOver(t *testing.T) {
 	}
 	before := len(w.snapshot())
 	top, _ := btcd.Client().GetBlockCount(context.Background())
-	waitFor(t, 20*time.Second, "standby takes over", func() bool { return len(w.snapshot()) > before })
+	natstest.WaitFor(t, 20*time.Second, "standby takes over", func() bool { return len(w.snapshot()) > before })
 	if _, err := btcd.Client().Generate(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, fmt.Sprintf("job at height %d from the new leader", top+2), func() bool {
+	natstest.WaitFor(t, 10*time.Second, fmt.Sprintf("job at height %d from the new leader", top+2), func() bool {
 		for _, j := range w.snapshot() {
 			if j.Height == top+2 {
 				return true

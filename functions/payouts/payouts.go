@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/jetpool/jetpool/functions"
+	"github.com/jetpool/jetpool/functions/internal/ledgerfn"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
 	"github.com/jetpool/jetpool/internal/node"
@@ -63,15 +64,11 @@ type Reconciliation struct {
 
 // Run implements functions.Function.
 func (f *Function) Run(ctx context.Context, env *functions.Env) error {
-	st, err := ledger.Open(ctx, env.Deps.PostgresDSN)
+	st, svc, err := ledgerfn.Start(ctx, env, Name, "pays miners from the pool wallet")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc, err := functions.Announce(ctx, env, Name, "pays miners from the pool wallet")
-	if err != nil {
-		return err
-	}
 	if err := svc.AddEndpoint("reconcile", micro.HandlerFunc(func(req micro.Request) {
 		var r struct {
 			Coin string `json:"coin"`

@@ -24,6 +24,7 @@ import (
 	"github.com/jetpool/jetpool/internal/ledger/ledgertest"
 	"github.com/jetpool/jetpool/internal/localsvc"
 	"github.com/jetpool/jetpool/internal/natsrv"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/node"
 	"github.com/jetpool/jetpool/internal/ops"
 	"github.com/jetpool/jetpool/internal/testenv"
@@ -66,7 +67,7 @@ func runChild(raw string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 4
 	}
-	env := &functions.Env{NC: nc, JS: js, Log: ledgertest.Logger(), Ready: ops.NewReadiness(), Instance: "child"}
+	env := &functions.Env{NC: nc, JS: js, Log: natstest.Logger(), Ready: ops.NewReadiness(), Instance: "child"}
 	f := &payouts.Function{CrashAt: s.Crash}
 	if err := f.Step(ctx, env, st, s.Payouts, s.Coin); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -320,7 +321,7 @@ func TestPayoutsExactlyOnceThroughCrashesOnRealWallet(t *testing.T) {
 	if _, err := sn.btcd.Client().Generate(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
-	ledgertest.WaitFor(t, 30*time.Second, "payouts confirmed", func() bool {
+	natstest.WaitFor(t, 30*time.Second, "payouts confirmed", func() bool {
 		f := &payouts.Function{}
 		if err := f.Step(ctx, env, st, cfg, cc); err != nil {
 			t.Log(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetpool/jetpool/functions"
+	"github.com/jetpool/jetpool/functions/internal/ledgerfn"
 	"github.com/jetpool/jetpool/internal/coin"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
@@ -36,14 +37,11 @@ func (f *Function) Name() string { return Name }
 
 // Run implements functions.Function.
 func (f *Function) Run(ctx context.Context, env *functions.Env) error {
-	st, err := ledger.Open(ctx, env.Deps.PostgresDSN)
+	st, _, err := ledgerfn.Start(ctx, env, Name, "credits shares under PPS and FPPS")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := functions.Announce(ctx, env, Name, "credits shares under PPS and FPPS"); err != nil {
-		return err
-	}
 	// The coins registry, resolved once per change instead of a KV read and
 	// a coin.Get per batch.
 	var coins sync.Map // symbol → coin.Coin

@@ -15,6 +15,7 @@ import (
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
 	"github.com/jetpool/jetpool/internal/ledger/ledgertest"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/kv"
@@ -49,7 +50,7 @@ func TestSharesCreditedOnceAtExpectedValue(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ledgertest.WaitFor(t, 10*time.Second, "credits", func() bool {
+	natstest.WaitFor(t, 10*time.Second, "credits", func() bool {
 		a, _ := st.Account(ctx, "btc", "bob")
 		return a.Balance > 0
 	})
@@ -131,7 +132,7 @@ func TestCreditsUseTheCoinsSubsidyAndExactNetworkDifficulty(t *testing.T) {
 		want.Mul(want, new(big.Rat).SetFrac64(tc.subsidy*(10000-150), 10000))
 		want.Quo(want, new(big.Rat).SetFloat64(tc.netd))
 		wantUnits := new(big.Int).Quo(want.Num(), want.Denom()).Int64()
-		ledgertest.WaitFor(t, 10*time.Second, tc.coin+" credit", func() bool {
+		natstest.WaitFor(t, 10*time.Second, tc.coin+" credit", func() bool {
 			a, _ := st.Account(ctx, tc.coin, "dave")
 			return a.Balance > 0
 		})

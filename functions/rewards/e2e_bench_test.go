@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -18,10 +16,7 @@ import (
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
 	"github.com/jetpool/jetpool/internal/natstest"
-	"github.com/jetpool/jetpool/internal/ops"
 	"github.com/jetpool/jetpool/internal/testenv"
-	"github.com/jetpool/jetpool/kv"
-	"github.com/jetpool/jetpool/streams"
 )
 
 // timedWindow measures the window request of the function's own source.
@@ -54,7 +49,7 @@ func BenchmarkRewardsPPLNS10MShares100kMiners(b *testing.B) {
 	}
 	shares -= shares % 256
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := natstest.Logger()
 
 	// ClickHouse: 24 hours of shares ending a minute ago, every miner at a
 	// vardiff-like difficulty of its own, through the server's write path.
@@ -113,19 +108,9 @@ func BenchmarkRewardsPPLNS10MShares100kMiners(b *testing.B) {
 	// NATS with the pool's streams and buckets, and the stats function.
 	srv := testenv.NATS(b)
 	nc, js := natstest.Connect(b, srv)
-	if err := streams.Ensure(ctx, js, streams.Options{}); err != nil {
-		b.Fatal(err)
-	}
-	store, err := kv.Ensure(ctx, js, kv.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := kv.Seed(ctx, store, config.Default(), true); err != nil {
-		b.Fatal(err)
-	}
-	fnc, fjs := natstest.Connect(b, srv)
-	env := &functions.Env{NC: fnc, JS: fjs, KV: store, Log: quiet, Ready: ops.NewReadiness(), Instance: "s1",
-		Deps: functions.Deps{ClickHouseDSN: dsn}}
+	natstest.DeclareSeeded(b, js, config.Default())
+	env := natstest.Env(b, srv, "s1", quiet)
+	env.Deps.ClickHouseDSN = dsn
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {

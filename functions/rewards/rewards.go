@@ -12,6 +12,7 @@ import (
 
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/functions/blocks"
+	"github.com/jetpool/jetpool/functions/internal/ledgerfn"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
 	"github.com/jetpool/jetpool/internal/payload"
@@ -46,14 +47,11 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 	if f.EmptyWindowGrace == 0 {
 		f.EmptyWindowGrace = 10 * time.Minute
 	}
-	st, err := ledger.Open(ctx, env.Deps.PostgresDSN)
+	st, _, err := ledgerfn.Start(ctx, env, Name, "splits blocks into rewards and balances")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := functions.Announce(ctx, env, Name, "splits blocks into rewards and balances"); err != nil {
-		return err
-	}
 	return functions.Consume(ctx, env, streams.Blocks, streams.ConsumerRewards, func(ctx context.Context, msg jetstream.Msg) error {
 		return f.Handle(ctx, env, st, msg.Subject(), msg.Data())
 	}, functions.ConsumeOptions{MaxMessages: 16})

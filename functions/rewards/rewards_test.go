@@ -11,6 +11,7 @@ import (
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
 	"github.com/jetpool/jetpool/internal/ledger/ledgertest"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/kv"
@@ -68,7 +69,7 @@ func TestRewardsBySchemeAreExactAndIdempotent(t *testing.T) {
 	pub(streams.BlockFoundSubject("btc"), found("b1", 10, false, t0))
 	pub(streams.BlockFoundSubject("btc"), found("b2", 11, true, t0.Add(time.Minute)))
 	pub(streams.BlockFoundSubject("btc"), found("b3", 12, false, t0.Add(2*time.Minute)))
-	ledgertest.WaitFor(t, 15*time.Second, "three rewarded blocks", func() bool {
+	natstest.WaitFor(t, 15*time.Second, "three rewarded blocks", func() bool {
 		for _, h := range []string{"b1", "b2", "b3"} {
 			if b, err := st.Block(ctx, "btc", h); err != nil || !b.Rewarded {
 				return false
@@ -108,7 +109,7 @@ func TestRewardsBySchemeAreExactAndIdempotent(t *testing.T) {
 	// b1 matures, b3 is orphaned.
 	pub(streams.BlockConfirmedSubject("btc"), ledger.BlockState{Coin: "btc", Hash: "b1", Height: 10, State: ledger.StateConfirmed, Confirmations: 100})
 	pub(streams.BlockOrphanedSubject("btc"), ledger.BlockState{Coin: "btc", Hash: "b3", Height: 12, State: ledger.StateOrphaned, Reason: "reorg"})
-	ledgertest.WaitFor(t, 15*time.Second, "confirm and orphan", func() bool {
+	natstest.WaitFor(t, 15*time.Second, "confirm and orphan", func() bool {
 		b1, _ := st.Block(ctx, "btc", "b1")
 		b3, _ := st.Block(ctx, "btc", "b3")
 		return b1.State == ledger.StateConfirmed && b3.State == ledger.StateOrphaned

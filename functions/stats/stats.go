@@ -92,11 +92,7 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 	if env.Deps.ClickHouseDSN == "" {
 		return errors.New("stats: no ClickHouse DSN configured")
 	}
-	if env.Metrics != nil {
-		for _, c := range Collectors() {
-			_ = env.Metrics.Register(c)
-		}
-	}
+	env.RegisterMetrics(Collectors()...)
 	f.env = env
 	def := config.Default()
 	f.stats.Store(&def.Stats)
@@ -261,6 +257,20 @@ func (f *Function) at(ms int64) (time.Time, error) {
 	return t, nil
 }
 
+// moment is what every hashrate answer starts from: the time the request
+// asks about (at_ms, or now) and the coin's hashes per difficulty 1.
+func (f *Function) moment(ctx context.Context, coin string, atMs int64) (time.Time, float64, error) {
+	at, err := f.at(atMs)
+	if err != nil {
+		return time.Time{}, 0, err
+	}
+	mult, err := f.multiplier(ctx, coin)
+	if err != nil {
+		return time.Time{}, 0, err
+	}
+	return at, mult, nil
+}
+
 // multiplier is the coin's hashes per difficulty 1.
 func (f *Function) multiplier(ctx context.Context, symbol string) (float64, error) {
 	if f.Multiplier != nil {
@@ -307,11 +317,7 @@ func (f *Function) hashrate(ctx context.Context, data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	at, err := f.at(r.AtMs)
-	if err != nil {
-		return nil, err
-	}
-	mult, err := f.multiplier(ctx, r.Coin)
+	at, mult, err := f.moment(ctx, r.Coin, r.AtMs)
 	if err != nil {
 		return nil, err
 	}
@@ -335,10 +341,6 @@ func (f *Function) series(ctx context.Context, data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	at, err := f.at(r.AtMs)
-	if err != nil {
-		return nil, err
-	}
 	var span, step time.Duration
 	switch r.Range {
 	case "24h", "":
@@ -348,7 +350,7 @@ func (f *Function) series(ctx context.Context, data []byte) (any, error) {
 	default:
 		return nil, badRequest(`range must be "24h" or "30d", got %q`, r.Range)
 	}
-	mult, err := f.multiplier(ctx, r.Coin)
+	at, mult, err := f.moment(ctx, r.Coin, r.AtMs)
 	if err != nil {
 		return nil, err
 	}
@@ -378,11 +380,7 @@ func (f *Function) workers(ctx context.Context, data []byte) (any, error) {
 	if r.Coin == "" || r.Address == "" {
 		return nil, badRequest("coin and address are required")
 	}
-	at, err := f.at(r.AtMs)
-	if err != nil {
-		return nil, err
-	}
-	mult, err := f.multiplier(ctx, r.Coin)
+	at, mult, err := f.moment(ctx, r.Coin, r.AtMs)
 	if err != nil {
 		return nil, err
 	}
@@ -424,11 +422,7 @@ func (f *Function) poolStats(ctx context.Context, data []byte) (any, error) {
 	if r.Coin == "" {
 		return nil, badRequest("coin is required")
 	}
-	at, err := f.at(r.AtMs)
-	if err != nil {
-		return nil, err
-	}
-	mult, err := f.multiplier(ctx, r.Coin)
+	at, mult, err := f.moment(ctx, r.Coin, r.AtMs)
 	if err != nil {
 		return nil, err
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -23,16 +21,12 @@ import (
 	_ "github.com/jetpool/jetpool/internal/coin/btc"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/natstest"
-	"github.com/jetpool/jetpool/internal/ops"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/kv"
-	"github.com/jetpool/jetpool/streams"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 type harness struct {
 	t  *testing.T
@@ -53,16 +47,7 @@ func newHarnessWith(t *testing.T, fn *stats.Function) *harness {
 	srv := testenv.NATS(t)
 	nc, js := natstest.Connect(t, srv)
 	ctx := context.Background()
-	if err := streams.Ensure(ctx, js, streams.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	store, err := kv.Ensure(ctx, js, kv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kv.Seed(ctx, store, config.Default(), true); err != nil {
-		t.Fatal(err)
-	}
+	store := natstest.DeclareSeeded(t, js, config.Default())
 	if _, err := kv.Put(ctx, store.Coins, "btc", config.Coin{Symbol: "btc", Network: "regtest"}); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +55,7 @@ func newHarnessWith(t *testing.T, fn *stats.Function) *harness {
 		t.Fatal(err)
 	}
 	dsn := testenv.ClickHouseDB(t)
-	st, err := chstore.Open(dsn, quiet())
+	st, err := chstore.Open(dsn, natstest.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,9 +64,8 @@ func newHarnessWith(t *testing.T, fn *stats.Function) *harness {
 		t.Fatal(err)
 	}
 	st.SetGrace(time.Second)
-	fnc, fjs := natstest.Connect(t, srv)
-	env := &functions.Env{NC: fnc, JS: fjs, KV: store, Log: quiet(), Ready: ops.NewReadiness(), Instance: "s1",
-		Deps: functions.Deps{ClickHouseDSN: dsn}}
+	env := natstest.Env(t, srv, "s1", natstest.Logger())
+	env.Deps.ClickHouseDSN = dsn
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/jetpool/jetpool/internal/jsonenc"
 )
 
 // ErrUnsupportedFloat is returned by ShareBatch.AppendJSON for a NaN or an
@@ -17,11 +18,11 @@ var ErrUnsupportedFloat = errors.New("payload: NaN or infinite number in a share
 // batch per few dozen shares on its hot path.
 func (b *ShareBatch) AppendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, `{"gw":`...)
-	dst = appendJSONString(dst, b.Gateway)
+	dst = jsonenc.AppendString(dst, b.Gateway)
 	dst = append(dst, `,"coin":`...)
-	dst = appendJSONString(dst, b.Coin)
+	dst = jsonenc.AppendString(dst, b.Coin)
 	dst = append(dst, `,"region":`...)
-	dst = appendJSONString(dst, b.Region)
+	dst = jsonenc.AppendString(dst, b.Region)
 	dst = append(dst, `,"seq":`...)
 	dst = strconv.AppendUint(dst, b.Seq, 10)
 	dst = append(dst, `,"shares":`...)
@@ -49,9 +50,9 @@ func (s *Share) appendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, `{"t":`...)
 	dst = strconv.AppendInt(dst, s.TimeMs, 10)
 	dst = append(dst, `,"addr":`...)
-	dst = appendJSONString(dst, s.Address)
+	dst = jsonenc.AppendString(dst, s.Address)
 	dst = append(dst, `,"w":`...)
-	dst = appendJSONString(dst, s.Worker)
+	dst = jsonenc.AppendString(dst, s.Worker)
 	dst = append(dst, `,"d":`...)
 	if dst, ok = appendJSONFloat(dst, s.Difficulty); !ok {
 		return dst, ErrUnsupportedFloat
@@ -70,7 +71,7 @@ func (s *Share) appendJSON(dst []byte) ([]byte, error) {
 	}
 	if s.JobID != "" {
 		dst = append(dst, `,"j":`...)
-		dst = appendJSONString(dst, s.JobID)
+		dst = jsonenc.AppendString(dst, s.JobID)
 	}
 	if s.Accepted {
 		dst = append(dst, `,"ok":true`...)
@@ -79,7 +80,7 @@ func (s *Share) appendJSON(dst []byte) ([]byte, error) {
 	}
 	if s.Reason != "" {
 		dst = append(dst, `,"r":`...)
-		dst = appendJSONString(dst, s.Reason)
+		dst = jsonenc.AppendString(dst, s.Reason)
 	}
 	if s.Block {
 		dst = append(dst, `,"b":true`...)
@@ -109,60 +110,4 @@ func appendJSONFloat(dst []byte, f float64) ([]byte, bool) {
 		}
 	}
 	return dst, true
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString quotes s as encoding/json does by default: '"' and '\\'
-// escaped, control characters as \b \f \n \r \t or \u00XX, the HTML
-// characters < > & as \u003c \u003e \u0026, U+2028 and U+2029 as \u2028
-// and \u2029, and each byte of invalid UTF-8 as \ufffd.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

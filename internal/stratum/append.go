@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/jetpool/jetpool/internal/jsonenc"
 )
 
 // Low-level JSON appenders. They never call fmt or reflect, so the frequent
@@ -13,49 +14,6 @@ import (
 // growth of dst.
 
 const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Control characters are escaped
-// and invalid UTF-8 becomes U+FFFD, as encoding/json does.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
 
 // appendHexString appends b as a quoted lower-case hex string.
 func appendHexString(dst, b []byte) []byte {
@@ -100,7 +58,7 @@ func appendError(dst []byte, e *Error) []byte {
 	dst = append(dst, '[')
 	dst = strconv.AppendInt(dst, int64(e.Code), 10)
 	dst = append(dst, ',')
-	dst = appendString(dst, e.Message)
+	dst = jsonenc.AppendString(dst, e.Message)
 	dst = append(dst, ',')
 	if len(e.Data) == 0 || isNull(e.Data) || !json.Valid(e.Data) {
 		dst = append(dst, "null"...)
@@ -113,7 +71,7 @@ func appendError(dst []byte, e *Error) []byte {
 // appendNotificationHead appends `{"id":null,"method":"<method>","params":[`.
 func appendNotificationHead(dst []byte, method string) []byte {
 	dst = append(dst, `{"id":null,"method":`...)
-	dst = appendString(dst, method)
+	dst = jsonenc.AppendString(dst, method)
 	return append(dst, `,"params":[`...)
 }
 
@@ -122,7 +80,7 @@ func appendRequestHead(dst []byte, id uint64, method string) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = strconv.AppendUint(dst, id, 10)
 	dst = append(dst, `,"method":`...)
-	dst = appendString(dst, method)
+	dst = jsonenc.AppendString(dst, method)
 	return append(dst, `,"params":[`...)
 }
 

@@ -3,6 +3,8 @@ package stratum
 import (
 	"encoding/json"
 	"strconv"
+
+	"github.com/jetpool/jetpool/internal/jsonenc"
 )
 
 // Every Append* function below appends exactly one complete line, including
@@ -42,7 +44,7 @@ func swapWords(h *[32]byte) [32]byte {
 // [job_id, prevhash, coinb1, coinb2, merkle_branch, version, nbits, ntime, clean_jobs].
 func AppendNotify(dst []byte, n *Notify) []byte {
 	dst = appendNotificationHead(dst, MethodNotify)
-	dst = appendString(dst, n.JobID)
+	dst = jsonenc.AppendString(dst, n.JobID)
 	dst = append(dst, ',')
 	w := swapWords(&n.PrevHash)
 	dst = appendHexString(dst, w[:])
@@ -226,7 +228,7 @@ func AppendReconnect(dst []byte, r Reconnect) []byte {
 		if r.Host == "" {
 			dst = append(dst, "null"...)
 		} else {
-			dst = appendString(dst, r.Host)
+			dst = jsonenc.AppendString(dst, r.Host)
 		}
 		dst = append(dst, ',')
 		if r.Port == 0 {
@@ -332,9 +334,9 @@ func AppendSubscribeResult(dst []byte, id json.RawMessage, subscriptionID string
 	dst = append(dst, `{"id":`...)
 	dst = appendID(dst, id)
 	dst = append(dst, `,"result":[[["mining.set_difficulty",`...)
-	dst = appendString(dst, subscriptionID)
+	dst = jsonenc.AppendString(dst, subscriptionID)
 	dst = append(dst, `],["mining.notify",`...)
-	dst = appendString(dst, subscriptionID)
+	dst = jsonenc.AppendString(dst, subscriptionID)
 	dst = append(dst, "]],"...)
 	dst = appendHexString(dst, extranonce1)
 	dst = append(dst, ',')
@@ -397,7 +399,7 @@ func AppendConfigureResult(dst []byte, id json.RawMessage, r *ConfigureResult) [
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, code)
+		dst = jsonenc.AppendString(dst, code)
 		dst = append(dst, ':')
 		ok := false
 		switch code {
@@ -469,10 +471,10 @@ func containsDot(s string) bool {
 // AppendSubscribe appends a mining.subscribe request [user_agent(, session_id)].
 func AppendSubscribe(dst []byte, id uint64, p SubscribeParams) []byte {
 	dst = appendRequestHead(dst, id, MethodSubscribe)
-	dst = appendString(dst, p.UserAgent)
+	dst = jsonenc.AppendString(dst, p.UserAgent)
 	if p.SessionID != "" {
 		dst = append(dst, ',')
-		dst = appendString(dst, p.SessionID)
+		dst = jsonenc.AppendString(dst, p.SessionID)
 	}
 	return closeMessage(dst)
 }
@@ -480,9 +482,9 @@ func AppendSubscribe(dst []byte, id uint64, p SubscribeParams) []byte {
 // AppendAuthorize appends a mining.authorize request [user, password].
 func AppendAuthorize(dst []byte, id uint64, p AuthorizeParams) []byte {
 	dst = appendRequestHead(dst, id, MethodAuthorize)
-	dst = appendString(dst, p.User)
+	dst = jsonenc.AppendString(dst, p.User)
 	dst = append(dst, ',')
-	dst = appendString(dst, p.Pass)
+	dst = jsonenc.AppendString(dst, p.Pass)
 	return closeMessage(dst)
 }
 
@@ -490,9 +492,9 @@ func AppendAuthorize(dst []byte, id uint64, p AuthorizeParams) []byte {
 // [worker, job_id, extranonce2, ntime, nonce(, version_bits)].
 func AppendSubmit(dst []byte, id uint64, p *SubmitParams) []byte {
 	dst = appendRequestHead(dst, id, MethodSubmit)
-	dst = appendString(dst, p.Worker)
+	dst = jsonenc.AppendString(dst, p.Worker)
 	dst = append(dst, ',')
-	dst = appendString(dst, p.JobID)
+	dst = jsonenc.AppendString(dst, p.JobID)
 	dst = append(dst, ',')
 	dst = appendHexString(dst, p.Extranonce2)
 	dst = append(dst, ',')
@@ -516,14 +518,14 @@ func AppendConfigure(dst []byte, id uint64, p ConfigureParams) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, x)
+		dst = jsonenc.AppendString(dst, x)
 	}
 	dst = append(dst, "],{"...)
 	for i, k := range p.paramKeys() {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, k)
+		dst = jsonenc.AppendString(dst, k)
 		dst = append(dst, ':')
 		if v := p.Params[k]; len(v) > 0 && json.Valid(v) {
 			dst = append(dst, v...)

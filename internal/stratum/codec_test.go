@@ -348,27 +348,6 @@ func TestClientRequestsRoundTrip(t *testing.T) {
 	}
 }
 
-func TestAppendStringEscapes(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"plain", `"plain"`},
-		{"q\"b\\", `"q\"b\\"`},
-		{"nl\n\r\t", `"nl\n\r\t"`},
-		{"\x00\x1f", `"\u0000\u001f"`},
-		{"é€", `"é€"`},
-		{"bad\xffutf8", `"bad\ufffdutf8"`},
-	}
-	for _, tc := range tests {
-		got := string(appendString(nil, tc.in))
-		if got != tc.want {
-			t.Errorf("appendString(%q) = %s, want %s", tc.in, got, tc.want)
-		}
-		var back string
-		if err := json.Unmarshal([]byte(got), &back); err != nil {
-			t.Errorf("%s is not a JSON string: %v", got, err)
-		}
-	}
-}
-
 // TestRealLines decodes every recorded miner and pool line and parses the
 // params or result of every method it knows.
 func TestRealLines(t *testing.T) {

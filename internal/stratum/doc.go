@@ -29,6 +29,6 @@
 //
 // The package is a codec only: no networking policy (timeouts, bans, vardiff,
 // share validation against jobs) lives here. It must import nothing but the
-// standard library; in particular not NATS, the coin packages, pgx or
-// clickhouse.
+// standard library and internal/jsonenc (itself standard library only); in
+// particular not NATS, the coin packages, pgx or clickhouse.
 package stratum

@@ -1,33 +1,15 @@
 package stratum
 
 import (
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/jetpool/jetpool/internal/archtest"
 )
 
-// The codec is shared by the gateway and the miner: standard library only.
+// The codec is shared by the gateway and the miner: the standard library
+// and the leaf JSON appenders only.
 func TestImportsStandardLibraryOnly(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range af.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			if first := strings.SplitN(path, "/", 2)[0]; strings.Contains(first, ".") {
-				t.Errorf("%s imports %s", f, path)
-			}
-		}
-	}
+	archtest.AssertImports(t, ".", func(path string) bool {
+		return archtest.Standard(path) || path == "github.com/jetpool/jetpool/internal/jsonenc"
+	})
 }

@@ -1,15 +1,13 @@
 // Package ledgertest starts what the ledger functions need in a test: an
 // embedded NATS with the pool's streams and buckets, a fresh PostgreSQL
 // database, and a function running until the test ends. The package's
-// TestMain must call testenv.Main.
+// TestMain must call testenv.Main. Polling for a condition is
+// natstest.WaitFor.
 package ledgertest
 
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -18,17 +16,7 @@ import (
 	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/ops"
 	"github.com/jetpool/jetpool/internal/testenv"
-	"github.com/jetpool/jetpool/kv"
-	"github.com/jetpool/jetpool/streams"
 )
-
-// Logger is silent unless JETPOOL_TEST_LOG is set.
-func Logger() *slog.Logger {
-	if os.Getenv("JETPOOL_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
 
 // Env returns a function environment on a fresh NATS server and a fresh
 // database (already migrated), and a Store on that database whose
@@ -36,14 +24,8 @@ func Logger() *slog.Logger {
 func Env(t *testing.T) (*functions.Env, *ledger.Store) {
 	t.Helper()
 	_, nc, js := natstest.Start(t)
+	store := natstest.Declare(t, js)
 	ctx := context.Background()
-	if err := streams.Ensure(ctx, js, streams.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	store, err := kv.Ensure(ctx, js, kv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	dsn := testenv.PostgresDB(t)
 	st, err := ledger.Open(ctx, dsn)
 	if err != nil {
@@ -55,7 +37,7 @@ func Env(t *testing.T) (*functions.Env, *ledger.Store) {
 		}
 		st.Close()
 	})
-	env := &functions.Env{NC: nc, JS: js, KV: store, Log: Logger(), Ready: ops.NewReadiness(),
+	env := &functions.Env{NC: nc, JS: js, KV: store, Log: natstest.Logger(), Ready: ops.NewReadiness(),
 		Instance: "test", Deps: functions.Deps{PostgresDSN: dsn}}
 	return env, st
 }
@@ -85,16 +67,4 @@ func Run(t *testing.T, env *functions.Env, fn functions.Function) (stop func()) 
 	}
 	t.Cleanup(stop)
 	return stop
-}
-
-// WaitFor polls cond until it holds or d passes.
-func WaitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -1,0 +1,5 @@
+package imports
+
+import "os"
+
+var _ = os.Args

@@ -1,0 +1,5 @@
+package imports
+
+import "example.com/tests/may/import/this"
+
+var _ = this.X
