@@ -133,3 +133,85 @@ func TestConfirmationsOrphansAndReorgOnRealBtcd(t *testing.T) {
 		t.Fatalf("good block after maturity: %+v", s)
 	}
 }
+
+// TestNodeDownOrRestartedChangesNothing: while the node is unreachable a
+// pass fails and judges nothing (no block is orphaned because the node
+// cannot be asked); after the node restarts on the same simnet chain the
+// pending blocks are followed from where they were, to maturity.
+func TestNodeDownOrRestartedChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	btcd := testenv.BtcdWith(t, localsvc.BtcdOptions{DataDir: dir, Network: "simnet"})
+	env, st := ledgertest.Env(t)
+	if _, err := kv.Put(ctx, env.KV.Coins, "btc", config.Coin{Symbol: "btc", Network: "simnet", Enabled: true,
+		PoolAddress: btcd.MiningAddr(),
+		Node:        config.Node{RPCURL: btcd.RPCURL(), User: btcd.RPCUser(), Pass: btcd.RPCPass()}}); err != nil {
+		t.Fatal(err)
+	}
+	hashes, err := btcd.Client().Generate(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := hashes[0]
+	height, _ := btcd.Client().GetBlockCount(ctx)
+	lost := "00000000000000000000000000000000000000000000000000000000000000cc"
+	for _, h := range []string{good, lost} {
+		if _, err := st.RecordBlock(ctx, ledger.Block{Coin: "btc", Hash: h, Height: height, Finder: "Sfinder",
+			NetworkDifficulty: 1, ShareDifficulty: 1, CoinbaseValue: 5_000_000_000, FoundAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The best chain 10 blocks past both: the lost hash would be orphaned
+	// by any pass that reaches the node.
+	if _, err := btcd.Client().Generate(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	rpcPort, p2pPort := btcd.RPCPort(), btcd.P2PPort()
+	stopCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := btcd.Stop(stopCtx); err != nil {
+		t.Fatal(err)
+	}
+
+	cw := &chainwatch.Function{OrphanDepth: 3}
+	if err := cw.Pass(ctx, env, st); err == nil {
+		t.Fatal("a pass with the node down reported no error")
+	}
+	if got := states(t, env); len(got) != 0 {
+		t.Fatalf("published with the node down: %+v", got)
+	}
+	for _, h := range []string{good, lost} {
+		b, err := st.Block(ctx, "btc", h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.State != ledger.StatePending || b.Confirmations != 0 {
+			t.Fatalf("block %s with the node down: state %s, %d confirmations", h, b.State, b.Confirmations)
+		}
+	}
+
+	// Same chain, same ports: the configuration did not change.
+	btcd = testenv.BtcdWith(t, localsvc.BtcdOptions{DataDir: dir, Network: "simnet", RPCPort: rpcPort, P2PPort: p2pPort})
+	if err := cw.Pass(ctx, env, st); err != nil {
+		t.Fatal(err)
+	}
+	got := states(t, env)
+	if got[lost].State != ledger.StateOrphaned {
+		t.Fatalf("lost block after the restart: %+v", got[lost])
+	}
+	if _, judged := got[good]; judged {
+		t.Fatalf("good block judged before maturity: %+v", got[good])
+	}
+	if b, _ := st.Block(ctx, "btc", good); b.Confirmations != 11 {
+		t.Fatalf("good block after the restart: %d confirmations, want 11", b.Confirmations)
+	}
+	if _, err := btcd.Client().Generate(ctx, 89); err != nil {
+		t.Fatal(err)
+	}
+	if err := cw.Pass(ctx, env, st); err != nil {
+		t.Fatal(err)
+	}
+	if s := states(t, env)[good]; s.State != ledger.StateConfirmed || s.Confirmations != 100 {
+		t.Fatalf("good block at maturity: %+v", s)
+	}
+}
