@@ -270,8 +270,19 @@ func (p *pool) stop() {
 // the latest when the test ends.
 func (p *pool) startMiner(t *testing.T, user, pass string) (stop func() miner.Stats, m *miner.Miner) {
 	t.Helper()
-	m, err := miner.New(miner.Config{URL: "stratum+tcp://" + p.gw.Addrs()["stratum+tcp"], User: user, Pass: pass,
-		Threads: 1, Algo: p.algo, Logger: testenv.Logger()})
+	return p.startMinerOn(t, "stratum+tcp", user, pass)
+}
+
+// startMinerOn is startMiner on the listener of scheme ("stratum+tcp" or
+// "stratum+tls"; the dev certificate the gateway generated is accepted).
+func (p *pool) startMinerOn(t *testing.T, scheme, user, pass string) (stop func() miner.Stats, m *miner.Miner) {
+	t.Helper()
+	addr := p.gw.Addrs()[scheme]
+	if addr == "" {
+		t.Fatalf("the gateway has no %s listener: %v", scheme, p.gw.Addrs())
+	}
+	m, err := miner.New(miner.Config{URL: scheme + "://" + addr, User: user, Pass: pass,
+		Threads: 1, Algo: p.algo, Logger: testenv.Logger(), InsecureSkipVerify: scheme == "stratum+tls"})
 	if err != nil {
 		t.Fatal(err)
 	}

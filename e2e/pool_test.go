@@ -17,6 +17,10 @@ import (
 	"github.com/jetpool/jetpool/internal/testenv"
 )
 
+// TestMinerFindsRealRegtestBlocksThroughThePool: the project's miner,
+// connected over the gateway's TLS listener, finds at least three blocks
+// that btcd accepts; the chain grows by exactly those blocks, each paying
+// the pool address and carrying the pool tag.
 func TestMinerFindsRealRegtestBlocksThroughThePool(t *testing.T) {
 	btcd := testenv.Btcd(t, "regtest")
 	ctx := context.Background()
@@ -27,7 +31,8 @@ func TestMinerFindsRealRegtestBlocksThroughThePool(t *testing.T) {
 	pl := startPool(t, poolSpec{btcd: btcd, address: regtestAddress(t, 7)})
 	outs := pl.followOutcomes(t)
 
-	stop, m := pl.startMiner(t, pl.address+".rig1", "x")
+	// Over the TLS listener: the other tests mine over plain TCP.
+	stop, m := pl.startMinerOn(t, "stratum+tls", pl.address+".rig1", "x")
 	waitFor(t, 3*time.Minute, "3 accepted blocks and 3 accepted shares", func() bool {
 		return countAccepted(outs.poll()) >= 3 && m.Stats().Accepted >= 3
 	})
