@@ -247,6 +247,32 @@ func TestMWEBTemplateErrors(t *testing.T) {
 	}
 }
 
+// FuzzValidateAddress: payout addresses come from miners' usernames. An
+// accepted address pays a standard script (P2PKH 25, P2SH 23, P2WPKH 22 or
+// P2WSH 34 bytes) and a Litecoin address never decodes as a taproot or
+// MWEB output.
+func FuzzValidateAddress(f *testing.F) {
+	for _, v := range addressVectors(f, "mainnet") {
+		f.Add(v.Addr)
+	}
+	f.Add("ltc1p5cyxnuxmeuwuvkwfem96lqzszd02n6xdcjrs20cac6yqjjwudpxqp3mvzv")
+	c := cointest.New(f, New, "mainnet")
+	f.Fuzz(func(t *testing.T, addr string) {
+		script, ok := cointest.FuzzAddress(t, c, addr)
+		if !ok {
+			return
+		}
+		switch len(script) {
+		case 25, 23, 22, 34:
+		default:
+			t.Fatalf("%q: script %x", addr, script)
+		}
+		if script[0] == 0x51 {
+			t.Fatalf("%q: taproot script %x accepted", addr, script)
+		}
+	})
+}
+
 // FuzzParseTemplate feeds getblocktemplate replies (as a node would send
 // them) to the MWEB-aware parser; it must not panic, and an accepted
 // template must serialise a block.
