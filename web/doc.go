@@ -19,6 +19,8 @@
 // Errors are JSON {"error": "..."}: 400 for a malformed parameter (checked
 // here) or one a function refuses, 404 for an unknown coin, 503 when no copy
 // of the function runs, 502 when it fails (logged; internals never leak).
+// Every answer is counted in jetpool_web_responses_total{route,code}; every
+// refused request (4xx) is logged with its path, status and reason.
 //
 // It runs as a unit (functions.Function) so `jetpool dev` serves it in-process
 // and `jetpool web` runs it alone.

@@ -55,8 +55,9 @@ func (s *Server) URL() string {
 func (s *Server) Run(ctx context.Context, env *functions.Env) error {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.Use(middleware.BodyLimit("64K"), middleware.Recover())
+	e.Use(observe(env.Log), middleware.BodyLimit("64K"), middleware.Recover())
 	e.HTTPErrorHandler = errorHandler(env.Log)
+	env.RegisterMetrics(responses)
 	reg, err := watchCoins(ctx, env.KV.Coins, env.Log)
 	if err != nil {
 		return fmt.Errorf("web: %w", err)

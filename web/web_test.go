@@ -1,13 +1,18 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/functions/blocks"
@@ -82,6 +87,49 @@ func TestAPIServesCoinsAndServicesWithoutSecrets(t *testing.T) {
 	}
 }
 
+// responsesCounted reads jetpool_web_responses_total{route,code} from reg.
+func responsesCounted(t *testing.T, reg *prometheus.Registry, route, code string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "jetpool_web_responses_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["route"] == route && labels["code"] == code {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+// syncBuffer is a log sink the server's goroutines may write while the test
+// reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // get fetches url and fails the test unless the status is want.
 func get(t *testing.T, url string, want int) string {
 	t.Helper()
@@ -142,7 +190,10 @@ func TestCoinRoutesFollowTheRegistryAndAskTheRealFunctions(t *testing.T) {
 	run("stats", stats.New())
 	stopBlocks := run("blocks", blocks.New())
 
-	env := &functions.Env{NC: nc, JS: js, KV: store, Log: log, Ready: ops.NewReadiness(), Instance: "web-test"}
+	reg := prometheus.NewRegistry()
+	var webLog syncBuffer
+	env := &functions.Env{NC: nc, JS: js, KV: store, Log: slog.New(slog.NewTextHandler(&webLog, nil)),
+		Ready: ops.NewReadiness(), Instance: "web-test", Metrics: reg}
 	srv := web.New("127.0.0.1:0")
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx, env) }()
@@ -194,7 +245,8 @@ func TestCoinRoutesFollowTheRegistryAndAskTheRealFunctions(t *testing.T) {
 	}
 	get(t, base+"/btc/miners/minera/workers", http.StatusOK)
 
-	// Bad input: a precise 400, nothing forwarded.
+	// Bad input: a precise 400, nothing forwarded, a metric and a log line.
+	refusedBlocks := responsesCounted(t, reg, "/api/coins/:coin/blocks", "400")
 	for _, tc := range []struct{ path, want string }{
 		{"/btc/blocks?limit=0", "limit must be an integer from 1 to 1000"},
 		{"/btc/blocks?limit=ten", "limit must be an integer"},
@@ -206,6 +258,13 @@ func TestCoinRoutesFollowTheRegistryAndAskTheRealFunctions(t *testing.T) {
 		if body := get(t, base+tc.path, http.StatusBadRequest); !strings.Contains(body, tc.want) {
 			t.Errorf("GET %s: %s, want %q", tc.path, body, tc.want)
 		}
+	}
+	if n := responsesCounted(t, reg, "/api/coins/:coin/blocks", "400") - refusedBlocks; n != 2 {
+		t.Errorf("jetpool_web_responses_total{route=blocks,code=400} grew by %v, want 2", n)
+	}
+	if logged := webLog.String(); !strings.Contains(logged, "web request refused") || !strings.Contains(logged, "limit must be an integer") ||
+		!strings.Contains(logged, "path=/api/coins/btc/hashrate") {
+		t.Errorf("refused requests not logged with path and reason:\n%s", logged)
 	}
 
 	// The registry drives the routes: ltc is unknown, appears when put,
