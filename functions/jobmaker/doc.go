@@ -1,7 +1,7 @@
 // Package jobmaker is the function that turns a coin node's block templates
 // into Stratum jobs. For every enabled coin in KV `coins` it asks the node
 // for a template when a new block arrives (btcd's websocket notifyblocks,
-// with a one-second getbestblockhash poll as fallback and safety net) and on
+// with a getbestblockhash poll every 500 ms as fallback and safety net) and on
 // the coin's job_refresh interval; stores the full template in the object
 // store `templates` under <coin>/<template id>; and publishes the compact job
 // on jobs.<coin>.

@@ -42,7 +42,8 @@ func Collectors() []prometheus.Collector { return []prometheus.Collector{mTempla
 type Function struct {
 	// LeaseTTL is how long a silent leader keeps its lease (default 15s).
 	LeaseTTL time.Duration
-	// PollEvery is the getbestblockhash poll period (default 1s).
+	// PollEvery is the getbestblockhash poll period (default 500ms: a
+	// block is seen within a second even without the websocket).
 	PollEvery time.Duration
 }
 
@@ -58,7 +59,7 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 		f.LeaseTTL = 15 * time.Second
 	}
 	if f.PollEvery == 0 {
-		f.PollEvery = time.Second
+		f.PollEvery = 500 * time.Millisecond
 	}
 	env.RegisterMetrics(Collectors()...)
 	if _, err := functions.Announce(ctx, env, Name, "makes stratum jobs from node templates"); err != nil {
@@ -288,7 +289,8 @@ func (w *coinWorker) lead(ctx context.Context, rev uint64) {
 }
 
 // blockSignals merges the node's websocket block notifications (when it has
-// them) with a fast poll, so a new block is seen within about a second.
+// them) with a fast poll, so a new block is seen within a second even when
+// the websocket is missing or down.
 func (w *coinWorker) blockSignals(ctx context.Context) <-chan struct{} {
 	out := make(chan struct{}, 1)
 	signal := func() {

@@ -25,17 +25,24 @@ import (
 )
 
 // env is the environment of one jobmaker copy; its log lines name the copy.
-func env(t *testing.T, srv *natsrv.Server, instance string) *functions.Env {
+func env(t testing.TB, srv *natsrv.Server, instance string) *functions.Env {
 	t.Helper()
 	return natstest.Env(t, srv, instance, testenv.Logger().With("instance", instance))
 }
 
-func seedCoin(t *testing.T, e *functions.Env, btcd *localsvc.Btcd) {
+func seedCoin(t testing.TB, e *functions.Env, btcd *localsvc.Btcd) {
+	t.Helper()
+	seedCoinNode(t, e, btcd, btcd.WSURL())
+}
+
+// seedCoinNode seeds btc on btcd, with its websocket at wsURL ("" leaves
+// jobmaker the getbestblockhash poll only).
+func seedCoinNode(t testing.TB, e *functions.Env, btcd *localsvc.Btcd, wsURL string) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Coins = map[string]config.Coin{"btc": {Symbol: "btc", Network: "regtest", Enabled: true,
 		PoolAddress: localsvc.RegtestMiningAddress, JobRefresh: config.Duration(time.Hour),
-		Node: config.Node{RPCURL: btcd.RPCURL(), WSURL: btcd.WSURL(), User: btcd.RPCUser(), Pass: btcd.RPCPass()}}}
+		Node: config.Node{RPCURL: btcd.RPCURL(), WSURL: wsURL, User: btcd.RPCUser(), Pass: btcd.RPCPass()}}}
 	if _, err := kv.Seed(context.Background(), e.KV, cfg, true); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +55,7 @@ type jobWatcher struct {
 	at   []time.Time
 }
 
-func watchJobs(t *testing.T, js jetstream.JetStream) *jobWatcher {
+func watchJobs(t testing.TB, js jetstream.JetStream) *jobWatcher {
 	t.Helper()
 	w := &jobWatcher{}
 	cons, err := js.OrderedConsumer(context.Background(), streams.Jobs, jetstream.OrderedConsumerConfig{FilterSubjects: []string{streams.JobsSubject("btc")}})
@@ -71,6 +78,19 @@ func watchJobs(t *testing.T, js jetstream.JetStream) *jobWatcher {
 	}
 	t.Cleanup(cc.Stop)
 	return w
+}
+
+// arrival is when the first job for height with clean_jobs clean arrived;
+// zero if none has.
+func (w *jobWatcher) arrival(height int64, clean bool) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, j := range w.jobs {
+		if j.Height == height && j.CleanJobs == clean {
+			return w.at[i]
+		}
+	}
+	return time.Time{}
 }
 
 func (w *jobWatcher) snapshot() []coin.Job {
@@ -120,7 +140,7 @@ func TestJobsFollowNewBlocksAndTemplatesAreStored(t *testing.T) {
 		}
 		return false
 	})
-	// The websocket and the 1 s poll both signal that block; once both have
+	// The websocket and the 500 ms poll both signal that block; once both have
 	// had their chance, exactly two templates were fetched (the first job
 	// and the new block): the later signal cost a getbestblockhash only.
 	time.Sleep(2500 * time.Millisecond)
