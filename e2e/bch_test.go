@@ -12,6 +12,7 @@ import (
 	"github.com/jetpool/jetpool/internal/coin"
 	"github.com/jetpool/jetpool/internal/coin/bch"
 	"github.com/jetpool/jetpool/internal/config"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/internal/testenv"
 )
@@ -30,7 +31,7 @@ func TestMinerFindsBchdBlocksThroughThePool(t *testing.T) {
 	outs := pl.followOutcomes(t)
 
 	stop, m := pl.startMiner(t, pl.address+".rig1", "x")
-	waitFor(t, 3*time.Minute, "2 accepted blocks and 2 accepted shares", func() bool {
+	natstest.WaitFor(t, 3*time.Minute, "2 accepted blocks and 2 accepted shares", func() bool {
 		return countAccepted(outs.poll()) >= 2 && m.Stats().Accepted >= 2
 	})
 	stop()
@@ -115,7 +116,7 @@ func TestBchdAcceptsPaddedCoinbaseAfterMagneticAnomaly(t *testing.T) {
 		mutate: func(c *config.Config) { c.Pool.Tag = "" }})
 	outs := pl.followOutcomes(t)
 	stop, _ := pl.startMiner(t, pl.address, "x")
-	waitFor(t, 3*time.Minute, "a submitted block", func() bool { return len(outs.poll()) >= 1 })
+	natstest.WaitFor(t, 3*time.Minute, "a submitted block", func() bool { return len(outs.poll()) >= 1 })
 	stop()
 	first := outs.poll()[0]
 	if first.Outcome != payload.SubmitAccepted {

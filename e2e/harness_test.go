@@ -30,6 +30,7 @@ import (
 	"github.com/jetpool/jetpool/internal/ledger"
 	"github.com/jetpool/jetpool/internal/localsvc"
 	"github.com/jetpool/jetpool/internal/miner"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/node"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/internal/process"
@@ -232,7 +233,7 @@ func startPool(t *testing.T, spec poolSpec) *pool {
 	case <-time.After(30 * time.Second):
 		t.Fatal("gateway not ready in 30s")
 	}
-	waitFor(t, 30*time.Second, "first job", func() bool {
+	natstest.WaitFor(t, 30*time.Second, "first job", func() bool {
 		st, _ := pl.proc.Env.Ready.Status(context.Background())
 		return st[pl.gw.Name()] == ""
 	})
@@ -348,18 +349,7 @@ func countAccepted(outs []payload.BlockSubmitted) int {
 	return n
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// waitMining is waitFor that has mine add a block to the chain every
+// waitMining is natstest.WaitFor that has mine add a block to the chain every
 // second while cond is false. Payouts need it twice: btcwallet selects
 // inputs against its chain client's best block, which can lag behind the
 // balance it reports, and answers sendmany with "insufficient funds"
@@ -370,7 +360,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 func waitMining(t *testing.T, d time.Duration, what string, mine func() error, cond func() bool) {
 	t.Helper()
 	var last time.Time
-	waitFor(t, d, what, func() bool {
+	natstest.WaitFor(t, d, what, func() bool {
 		if cond() {
 			return true
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
 	"github.com/jetpool/jetpool/internal/miner"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/kv"
@@ -81,7 +82,7 @@ func (mp *pool) mineUntil(t *testing.T, what string, done func(before, now []led
 		stop, _ := mp.startMiner(t, u[0], u[1])
 		stops = append(stops, stop)
 	}
-	waitFor(t, 3*time.Minute, what, func() bool {
+	natstest.WaitFor(t, 3*time.Minute, what, func() bool {
 		bs, _ := mp.st.Blocks(ctx, mp.coin, 10000)
 		return done(before, bs)
 	})
@@ -90,7 +91,7 @@ func (mp *pool) mineUntil(t *testing.T, what string, done func(before, now []led
 	}
 	// A block published just before the stop reaches the ledger shortly.
 	time.Sleep(2 * time.Second)
-	waitFor(t, 60*time.Second, "every block rewarded", func() bool {
+	natstest.WaitFor(t, 60*time.Second, "every block rewarded", func() bool {
 		bs, _ := mp.st.Blocks(ctx, mp.coin, 10000)
 		for _, b := range bs {
 			if !b.Rewarded {
@@ -402,7 +403,7 @@ func (mp *pool) mature(t *testing.T) []ledger.Block {
 	if err := mp.generate(ctx, 100); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, "every block confirmed or orphaned", func() bool {
+	natstest.WaitFor(t, 60*time.Second, "every block confirmed or orphaned", func() bool {
 		bs, _ := mp.st.Blocks(ctx, mp.coin, 10000)
 		for _, b := range bs {
 			if b.State == ledger.StatePending {

@@ -14,6 +14,7 @@ import (
 	"github.com/jetpool/jetpool/internal/coin/ltc"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/node"
 	"github.com/jetpool/jetpool/internal/testenv"
 )
@@ -168,7 +169,7 @@ func TestLitecoinMoneyCycle(t *testing.T) {
 
 	// Payouts through litecoind's wallet, blocks until they confirm.
 	mine := func() error { return mp.generate(ctx, 1) }
-	waitFor(t, 90*time.Second, "payouts sent", func() bool {
+	natstest.WaitFor(t, 90*time.Second, "payouts sent", func() bool {
 		if failed, _ := st.Payouts(ctx, ltc.Symbol, ledger.PayoutFailed); len(failed) > 0 {
 			t.Fatalf("litecoind's wallet refused payout %s: %s", failed[0].ID, failed[0].Error)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jetpool/jetpool/internal/coin"
 	"github.com/jetpool/jetpool/internal/coin/ltc"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/internal/testenv"
 )
@@ -33,7 +34,7 @@ func TestLitecoinMinesAcrossMWEBActivation(t *testing.T) {
 	mineUntil := func(height int64) {
 		t.Helper()
 		stop, _ := pl.startMiner(t, payTo+".rig1", "x")
-		waitFor(t, 3*time.Minute, "pool blocks", func() bool {
+		natstest.WaitFor(t, 3*time.Minute, "pool blocks", func() bool {
 			n, err := rpc.GetBlockCount(ctx)
 			return err == nil && n >= height
 		})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/testenv"
 )
 
@@ -104,7 +105,7 @@ func TestForcedOrphanCreditsNothing(t *testing.T) {
 			t.Fatalf("height %d: best chain has %s, want the competing block %s", h, hash, competing[i])
 		}
 	}
-	waitFor(t, 30*time.Second, "chainwatch to orphan the invalidated blocks", func() bool {
+	natstest.WaitFor(t, 30*time.Second, "chainwatch to orphan the invalidated blocks", func() bool {
 		for _, v := range victims {
 			if b, _ := mp.st.Block(ctx, "btc", v.Hash); b.State != ledger.StateOrphaned {
 				return false

@@ -13,6 +13,7 @@ import (
 	"github.com/jetpool/jetpool/internal/coin"
 	_ "github.com/jetpool/jetpool/internal/coin/btc"
 	"github.com/jetpool/jetpool/internal/localsvc"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/internal/testenv"
 )
@@ -33,7 +34,7 @@ func TestMinerFindsRealRegtestBlocksThroughThePool(t *testing.T) {
 
 	// Over the TLS listener: the other tests mine over plain TCP.
 	stop, m := pl.startMinerOn(t, "stratum+tls", pl.address+".rig1", "x")
-	waitFor(t, 3*time.Minute, "3 accepted blocks and 3 accepted shares", func() bool {
+	natstest.WaitFor(t, 3*time.Minute, "3 accepted blocks and 3 accepted shares", func() bool {
 		return countAccepted(outs.poll()) >= 3 && m.Stats().Accepted >= 3
 	})
 	stats := stop()

@@ -14,6 +14,7 @@ import (
 	"github.com/jetpool/jetpool/functions/pps"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/testenv"
 )
 
@@ -193,7 +194,7 @@ func TestPPSAndFPPSCreditSharesOnSimnet(t *testing.T) {
 		t.Fatal(err)
 	}
 	var txid string
-	waitFor(t, 60*time.Second, "the pool wallet to send a transaction", func() bool {
+	natstest.WaitFor(t, 60*time.Second, "the pool wallet to send a transaction", func() bool {
 		return mp.wallet.client.Call(ctx, "sendtoaddress", []any{simnetAddress(t, 9), 1.0}, &txid) == nil
 	})
 	mp.mineUntil(t, "a best-chain pool block that collects the fee", func(before, now []ledger.Block) bool {
@@ -212,7 +213,7 @@ func TestPPSAndFPPSCreditSharesOnSimnet(t *testing.T) {
 	if _, err := mp.btcd.Client().Generate(ctx, 4); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "chainwatch to orphan every block off the best chain", func() bool {
+	natstest.WaitFor(t, 30*time.Second, "chainwatch to orphan every block off the best chain", func() bool {
 		bs, _ := mp.st.Blocks(ctx, "btc", 10000)
 		for _, b := range bs {
 			hash, err := mp.btcd.Client().GetBlockHash(ctx, b.Height)

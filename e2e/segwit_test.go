@@ -14,6 +14,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/jetpool/jetpool/internal/localsvc"
+	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/payload"
 	"github.com/jetpool/jetpool/internal/testenv"
 )
@@ -78,7 +79,7 @@ func TestBlockWithSegwitTransactionCarriesWitnessCommitment(t *testing.T) {
 	pl := startPool(t, poolSpec{btcd: btcd, address: regtestAddress(t, 7)})
 	outs := pl.followOutcomes(t)
 	stop, _ := pl.startMiner(t, pl.address+".segwit", "x")
-	waitFor(t, 2*time.Minute, "a block accepted", func() bool { return countAccepted(outs.poll()) >= 1 })
+	natstest.WaitFor(t, 2*time.Minute, "a block accepted", func() bool { return countAccepted(outs.poll()) >= 1 })
 	stop()
 
 	var accepted []payload.BlockSubmitted
