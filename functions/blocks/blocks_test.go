@@ -3,8 +3,11 @@ package blocks_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jetpool/jetpool/functions/blocks"
 	"github.com/jetpool/jetpool/internal/ledger"
@@ -17,8 +20,41 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
+// metrics reads every counter g gathers, keyed `name{label=value,…}`
+// (labels sorted by name).
+func metrics(t *testing.T, g prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, l := range m.GetLabel() {
+				ls = append(ls, l.GetName()+"="+l.GetValue())
+			}
+			out[mf.GetName()+"{"+strings.Join(ls, ",")+"}"] += m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
+// current reads the package's metrics as they are now (the vectors are
+// package-level: tests compare deltas).
+func current(t *testing.T) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(blocks.Collectors()...)
+	return metrics(t, reg)
+}
+
 func TestFoundBlockRecordedOnceAndListed(t *testing.T) {
 	env, st := ledgertest.Env(t)
+	reg := prometheus.NewRegistry()
+	env.Metrics = reg
+	before := current(t)
 	ledgertest.Run(t, env, blocks.New())
 	ctx := context.Background()
 	found := payload.BlockFound{Coin: "btc", Height: 812, Hash: "00000000000000000001aa", Address: "bcrt1qfinder", Worker: "rig",
@@ -30,9 +66,10 @@ func TestFoundBlockRecordedOnceAndListed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	bad := []byte(`{"coin":"btc"`)
-	if _, err := env.JS.Publish(ctx, streams.BlockFoundSubject("btc"), bad); err != nil {
-		t.Fatal(err)
+	for _, bad := range []string{`{"coin":"btc"`, `{"coin":"btc","hash":"00aa"}`} { // undecodable; no finder
+		if _, err := env.JS.Publish(ctx, streams.BlockFoundSubject("btc"), []byte(bad)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	natstest.WaitFor(t, 10*time.Second, "consumer to catch up", func() bool {
 		info, err := env.JS.Consumer(ctx, streams.Blocks, streams.ConsumerLedger)
@@ -57,5 +94,23 @@ func TestFoundBlockRecordedOnceAndListed(t *testing.T) {
 	var list []ledger.Block
 	if err := json.Unmarshal(msg.Data, &list); err != nil || len(list) != 1 || list[0].Hash != found.Hash {
 		t.Fatalf("list: %s (%v)", msg.Data, err)
+	}
+	msg, err = env.NC.Request(blocks.ListSubject, []byte(`{"limit":5}`), 5*time.Second)
+	if err != nil || msg.Header.Get("Nats-Service-Error-Code") != "400" {
+		t.Fatalf("list without coin answered %v %v", msg.Header, err)
+	}
+	now := metrics(t, reg)
+	for key, want := range map[string]float64{
+		"jetpool_blocks_found_total{coin=btc}":               1,
+		"jetpool_blocks_duplicates_total{coin=btc}":          2,
+		"jetpool_blocks_malformed_total{reason=undecodable}": 1,
+		"jetpool_blocks_malformed_total{reason=incomplete}":  1,
+		"jetpool_blocks_requests_total{result=ok}":           1,
+		"jetpool_blocks_requests_total{result=bad_request}":  1,
+		"jetpool_blocks_requests_total{result=error}":        0,
+	} {
+		if got := now[key] - before[key]; got != want {
+			t.Errorf("%s grew by %v, want %v", key, got, want)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/functions/jobmaker"
@@ -23,6 +24,20 @@ import (
 
 // Name is the function's registry name.
 const Name = "blocksubmit"
+
+var (
+	mSubmissions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "blocksubmit", Name: "submissions_total",
+		Help: "Found blocks taken to the node, per coin and outcome (accepted, rejected, stale).",
+	}, []string{"coin", "outcome"})
+	mRetries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "blocksubmit", Name: "node_retries_total",
+		Help: "submitblock calls that did not reach the node and are tried again (in the loop, or by redelivery after GiveUpAfter), per coin.",
+	}, []string{"coin"})
+)
+
+// Collectors returns the function's metrics.
+func Collectors() []prometheus.Collector { return []prometheus.Collector{mSubmissions, mRetries} }
 
 // Function submits found blocks.
 type Function struct {
@@ -42,6 +57,7 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 	if f.GiveUpAfter == 0 {
 		f.GiveUpAfter = 10 * time.Minute
 	}
+	env.RegisterMetrics(Collectors()...)
 	if _, err := functions.Announce(ctx, env, Name, "submits found blocks to the coin node"); err != nil {
 		return err
 	}
@@ -105,6 +121,7 @@ func (f *Function) handle(ctx context.Context, env *functions.Env, data []byte) 
 			res.Outcome, res.Reason = payload.SubmitStale, "height taken by another block"
 			break
 		}
+		mRetries.WithLabelValues(found.Coin).Inc()
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return functions.RetryAfter(fmt.Errorf("node unreachable: %w", err), 5*time.Second)
 		}
@@ -117,6 +134,7 @@ func (f *Function) handle(ctx context.Context, env *functions.Env, data []byte) 
 		delay = min(2*delay, 5*time.Second)
 	}
 	res.Time = time.Now().UTC()
+	mSubmissions.WithLabelValues(found.Coin, res.Outcome).Inc()
 	if res.Outcome == payload.SubmitAccepted {
 		log.Info("block accepted by the node", "attempts", res.Attempts)
 	} else {

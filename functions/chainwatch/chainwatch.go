@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/functions/internal/ledgerfn"
@@ -22,6 +23,26 @@ import (
 
 // Name is the function's registry name.
 const Name = "chainwatch"
+
+var (
+	mBlocks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "chainwatch", Name: "blocks_total",
+		Help: "Blocks judged and published, per coin and state (confirmed or orphaned); a repeat the stream drops as a duplicate is not counted.",
+	}, []string{"coin", "state"})
+	mNodeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "chainwatch", Name: "node_errors_total",
+		Help: "Passes over a coin's pending blocks in which the node could not be asked (its blocks stay pending).",
+	}, []string{"coin"})
+	mPending = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "jetpool", Subsystem: "chainwatch", Name: "pending_blocks",
+		Help: "Blocks the ledger holds pending, per coin, as read by the last pass.",
+	}, []string{"coin"})
+)
+
+// Collectors returns the function's metrics.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{mBlocks, mNodeErrors, mPending}
+}
 
 // Function follows pending blocks.
 type Function struct {
@@ -46,6 +67,7 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 	if f.OrphanDepth <= 0 {
 		f.OrphanDepth = 3
 	}
+	env.RegisterMetrics(Collectors()...)
 	st, _, err := ledgerfn.Start(ctx, env, Name, "follows pending blocks to confirmation or orphan")
 	if err != nil {
 		return err
@@ -93,8 +115,12 @@ func (f *Function) Pass(ctx context.Context, env *functions.Env, st *ledger.Stor
 
 func (f *Function) passCoin(ctx context.Context, env *functions.Env, st *ledger.Store, cfg config.Coin) error {
 	pending, err := st.PendingBlocks(ctx, cfg.Symbol)
-	if err != nil || len(pending) == 0 {
+	if err != nil {
 		return err
+	}
+	mPending.WithLabelValues(cfg.Symbol).Set(float64(len(pending)))
+	if len(pending) == 0 {
+		return nil
 	}
 	c, err := coin.Get(cfg.Symbol, cfg.Network)
 	if err != nil {
@@ -106,6 +132,7 @@ func (f *Function) passCoin(ctx context.Context, env *functions.Env, st *ledger.
 	}
 	info, err := client.GetBlockchainInfo(ctx)
 	if err != nil {
+		mNodeErrors.WithLabelValues(cfg.Symbol).Inc()
 		return fmt.Errorf("node: %w", err)
 	}
 	if info.InitialBlockDownload {
@@ -115,9 +142,11 @@ func (f *Function) passCoin(ctx context.Context, env *functions.Env, st *ledger.
 	tip := info.Blocks
 	maturity := int64(c.CoinbaseMaturity())
 	var errs []error
+	nodeFailed := false
 	for _, b := range pending {
 		v, err := f.judge(ctx, client, b, tip, maturity)
 		if err != nil {
+			nodeFailed = true
 			errs = append(errs, fmt.Errorf("block %s: %w", b.Hash, err))
 			continue
 		}
@@ -134,9 +163,15 @@ func (f *Function) passCoin(ctx context.Context, env *functions.Env, st *ledger.
 		case ledger.StateOrphaned:
 			log.Warn("block orphaned", "reason", v.Reason)
 		}
-		if err := publish(ctx, env.JS, v); err != nil {
+		fresh, err := publish(ctx, env.JS, v)
+		if err != nil {
 			errs = append(errs, err)
+		} else if fresh {
+			mBlocks.WithLabelValues(b.Coin, v.State).Inc()
 		}
+	}
+	if nodeFailed {
+		mNodeErrors.WithLabelValues(cfg.Symbol).Inc()
 	}
 	return errors.Join(errs...)
 }
@@ -169,17 +204,20 @@ func (f *Function) judge(ctx context.Context, client *node.Client, b ledger.Bloc
 	return v, nil
 }
 
-func publish(ctx context.Context, js jetstream.JetStream, v ledger.BlockState) error {
+// publish sends a block's state; fresh is false when the stream dropped it
+// as a duplicate of an earlier publication.
+func publish(ctx context.Context, js jetstream.JetStream, v ledger.BlockState) (fresh bool, err error) {
 	data, err := json.Marshal(v)
 	if err != nil {
-		return err
+		return false, err
 	}
 	subject := streams.BlockConfirmedSubject(v.Coin)
 	if v.State == ledger.StateOrphaned {
 		subject = streams.BlockOrphanedSubject(v.Coin)
 	}
-	if _, err := js.Publish(ctx, subject, data, jetstream.WithMsgID(v.State+"-"+v.Hash)); err != nil {
-		return fmt.Errorf("publish %s: %w", subject, err)
+	ack, err := js.Publish(ctx, subject, data, jetstream.WithMsgID(v.State+"-"+v.Hash))
+	if err != nil {
+		return false, fmt.Errorf("publish %s: %w", subject, err)
 	}
-	return nil
+	return !ack.Duplicate, nil
 }

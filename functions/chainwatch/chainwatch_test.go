@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/functions/chainwatch"
@@ -50,10 +51,76 @@ func states(t *testing.T, env *functions.Env) map[string]ledger.BlockState {
 	return out
 }
 
+// metric sums the series of the counter or gauge name in reg whose labels
+// include want (0 before any was counted).
+func metric(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if have[k] != v {
+					continue series
+				}
+			}
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
+// watchMetrics are chainwatch's counters for btc; the vectors live for the
+// whole test binary, so tests compare readings.
+type watchMetrics struct{ confirmed, orphaned, nodeErrors float64 }
+
+func readWatchMetrics(t *testing.T, reg *prometheus.Registry) watchMetrics {
+	t.Helper()
+	blocks := func(state string) float64 {
+		return metric(t, reg, "jetpool_chainwatch_blocks_total", map[string]string{"coin": "btc", "state": state})
+	}
+	return watchMetrics{confirmed: blocks(ledger.StateConfirmed), orphaned: blocks(ledger.StateOrphaned),
+		nodeErrors: metric(t, reg, "jetpool_chainwatch_node_errors_total", map[string]string{"coin": "btc"})}
+}
+
+// checkMetrics compares the counters' growth since before, and the pending
+// gauge (set by every pass), with what the test expects.
+func checkMetrics(t *testing.T, reg *prometheus.Registry, before, want watchMetrics, pending float64) {
+	t.Helper()
+	now := readWatchMetrics(t, reg)
+	got := watchMetrics{now.confirmed - before.confirmed, now.orphaned - before.orphaned, now.nodeErrors - before.nodeErrors}
+	if got != want {
+		t.Errorf("metrics grew by %+v, want %+v", got, want)
+	}
+	if g := metric(t, reg, "jetpool_chainwatch_pending_blocks", map[string]string{"coin": "btc"}); g != pending {
+		t.Errorf("pending_blocks = %v, want %v", g, pending)
+	}
+}
+
+func metricsEnv(env *functions.Env) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	env.Metrics = reg
+	env.RegisterMetrics(chainwatch.Collectors()...)
+	return reg
+}
+
 func TestConfirmationsOrphansAndReorgOnRealBtcd(t *testing.T) {
 	ctx := context.Background()
 	btcd := testenv.Btcd(t, "regtest")
 	env, st := ledgertest.Env(t)
+	reg := metricsEnv(env)
+	before := readWatchMetrics(t, reg)
 	cli := btcd.Client()
 	if _, err := kv.Put(ctx, env.KV.Coins, "btc", config.Coin{Symbol: "btc", Network: "regtest", Enabled: true,
 		PoolAddress: localsvc.RegtestMiningAddress,
@@ -105,6 +172,7 @@ func TestConfirmationsOrphansAndReorgOnRealBtcd(t *testing.T) {
 	if b.Confirmations != 2 {
 		t.Fatalf("confirmations = %d, want 2", b.Confirmations)
 	}
+	checkMetrics(t, reg, before, watchMetrics{}, 4)
 	if err := cli.Call(ctx, "invalidateblock", []any{reorged}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +191,8 @@ func TestConfirmationsOrphansAndReorgOnRealBtcd(t *testing.T) {
 	if _, ok := got[future]; ok {
 		t.Fatalf("block above the tip judged: %+v", got[future])
 	}
+	// Two orphans, counted once though two passes published them.
+	checkMetrics(t, reg, before, watchMetrics{orphaned: 2}, 4)
 	// Mature the good block: 100 confirmations on regtest.
 	if _, err := cli.Generate(ctx, 95); err != nil {
 		t.Fatal(err)
@@ -132,6 +202,9 @@ func TestConfirmationsOrphansAndReorgOnRealBtcd(t *testing.T) {
 	if s := got[good]; s.State != ledger.StateConfirmed || s.Confirmations < 100 {
 		t.Fatalf("good block after maturity: %+v", s)
 	}
+	// The ledger still holds all four pending (rewards applies states):
+	// the orphans' repeat publications are not counted again.
+	checkMetrics(t, reg, before, watchMetrics{confirmed: 1, orphaned: 2}, 4)
 }
 
 // TestNodeDownOrRestartedChangesNothing: while the node is unreachable a
@@ -143,6 +216,8 @@ func TestNodeDownOrRestartedChangesNothing(t *testing.T) {
 	dir := t.TempDir()
 	btcd := testenv.BtcdWith(t, localsvc.BtcdOptions{DataDir: dir, Network: "simnet"})
 	env, st := ledgertest.Env(t)
+	reg := metricsEnv(env)
+	before := readWatchMetrics(t, reg)
 	if _, err := kv.Put(ctx, env.KV.Coins, "btc", config.Coin{Symbol: "btc", Network: "simnet", Enabled: true,
 		PoolAddress: btcd.MiningAddr(),
 		Node:        config.Node{RPCURL: btcd.RPCURL(), User: btcd.RPCUser(), Pass: btcd.RPCPass()}}); err != nil {
@@ -189,6 +264,7 @@ func TestNodeDownOrRestartedChangesNothing(t *testing.T) {
 			t.Fatalf("block %s with the node down: state %s, %d confirmations", h, b.State, b.Confirmations)
 		}
 	}
+	checkMetrics(t, reg, before, watchMetrics{nodeErrors: 1}, 2)
 
 	// Same chain, same ports: the configuration did not change.
 	btcd = testenv.BtcdWith(t, localsvc.BtcdOptions{DataDir: dir, Network: "simnet", RPCPort: rpcPort, P2PPort: p2pPort})
@@ -205,6 +281,7 @@ func TestNodeDownOrRestartedChangesNothing(t *testing.T) {
 	if b, _ := st.Block(ctx, "btc", good); b.Confirmations != 11 {
 		t.Fatalf("good block after the restart: %d confirmations, want 11", b.Confirmations)
 	}
+	checkMetrics(t, reg, before, watchMetrics{orphaned: 1, nodeErrors: 1}, 2)
 	if _, err := btcd.Client().Generate(ctx, 89); err != nil {
 		t.Fatal(err)
 	}
@@ -214,4 +291,5 @@ func TestNodeDownOrRestartedChangesNothing(t *testing.T) {
 	if s := states(t, env)[good]; s.State != ledger.StateConfirmed || s.Confirmations != 100 {
 		t.Fatalf("good block at maturity: %+v", s)
 	}
+	checkMetrics(t, reg, before, watchMetrics{confirmed: 1, orphaned: 1, nodeErrors: 1}, 2)
 }

@@ -16,5 +16,12 @@
 // id "<state>-<hash>"), and the rewards function applies the state once, so
 // chainwatch may run in any number of copies and repeat itself freely.
 //
+// Metrics (Collectors): jetpool_chainwatch_blocks_total{coin,state} counts
+// blocks published confirmed or orphaned (a repeat the stream drops as a
+// duplicate is not counted); jetpool_chainwatch_node_errors_total{coin}
+// counts passes over a coin in which the node could not be asked;
+// the gauge jetpool_chainwatch_pending_blocks{coin} is the number of blocks
+// the ledger held pending at the last pass.
+//
 // It must not write balances (the rewards function does).
 package chainwatch

@@ -27,5 +27,14 @@
 // what the pool owes. One copy runs at a time per coin (a PostgreSQL
 // advisory lock), so nothing is ever sent twice.
 //
+// Metrics (Collectors; counted by this process, per coin):
+// jetpool_payouts_payouts_total{coin,state} counts each payout state change
+// the pass records — intent, sent, reconciled (an intent matched to a wallet
+// transaction after a restart), confirmed, failed;
+// jetpool_payouts_sent_base_units_total{coin} sums the amounts of payouts
+// recorded sent or reconciled; jetpool_payouts_wallet_errors_total{coin,kind}
+// counts failed wallet calls, kind refused (the wallet answered with an
+// error) or transport (no usable answer).
+//
 // It must not compute rewards or talk to the coin node.
 package payouts

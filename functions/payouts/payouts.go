@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/functions/internal/ledgerfn"
@@ -27,6 +28,53 @@ const Name = "payouts"
 
 // ReconcileSubject answers reconciliation queries.
 const ReconcileSubject = "payouts.reconcile"
+
+var (
+	mPayouts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "payouts", Name: "payouts_total",
+		Help: "Payout state changes this process recorded, per coin and new state: intent (created, balances debited), sent (sendmany answered, txid recorded), reconciled (an intent matched to a wallet transaction after a restart), confirmed, failed (amounts returned).",
+	}, []string{"coin", "state"})
+	mSentUnits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "payouts", Name: "sent_base_units_total",
+		Help: "Base units paid by the payouts this process recorded with a txid (sent or reconciled), per coin.",
+	}, []string{"coin"})
+	mWalletErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "payouts", Name: "wallet_errors_total",
+		Help: "Failed wallet calls, per coin and kind: refused (the wallet answered with an error) or transport (no usable answer).",
+	}, []string{"coin", "kind"})
+)
+
+// stateReconciled labels payouts_total for an intent matched to a wallet
+// transaction after a restart (the ledger records it as sent).
+const stateReconciled = "reconciled"
+
+// Collectors returns the function's metrics.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{mPayouts, mSentUnits, mWalletErrors}
+}
+
+// walletError counts a failed wallet call of coin (nothing when err is nil).
+func walletError(coin string, err error) {
+	if err == nil {
+		return
+	}
+	kind := "transport"
+	var rpcErr *node.RPCError
+	if errors.As(err, &rpcErr) {
+		kind = "refused"
+	}
+	mWalletErrors.WithLabelValues(coin, kind).Inc()
+}
+
+// countSent counts a payout that became sent (state sent or reconciled).
+func countSent(p ledger.Payout, state string) {
+	var units int64
+	for _, it := range p.Items {
+		units += it.Sent
+	}
+	mPayouts.WithLabelValues(p.Coin, state).Inc()
+	mSentUnits.WithLabelValues(p.Coin).Add(float64(units))
+}
 
 // Crash points, for the crash-safety tests: the process exits (status 3)
 // right there when CrashAt names one.
@@ -64,6 +112,7 @@ type Reconciliation struct {
 
 // Run implements functions.Function.
 func (f *Function) Run(ctx context.Context, env *functions.Env) error {
+	env.RegisterMetrics(Collectors()...)
 	st, svc, err := ledgerfn.Start(ctx, env, Name, "pays miners from the pool wallet")
 	if err != nil {
 		return err
@@ -170,18 +219,24 @@ func (f *Function) Step(ctx context.Context, env *functions.Env, st *ledger.Stor
 	for _, p := range sent {
 		n, err := w.Confirmations(ctx, p.TxID)
 		if err != nil {
+			walletError(cc.Symbol, err)
 			return fmt.Errorf("gettransaction %s: %w", p.TxID, err)
 		}
 		switch {
 		case n < 0:
-			if _, err := st.FailPayout(ctx, p.ID, "transaction conflicted"); err != nil {
+			failed, err := st.FailPayout(ctx, p.ID, "transaction conflicted")
+			if err != nil {
 				return err
+			}
+			if failed {
+				mPayouts.WithLabelValues(p.Coin, ledger.PayoutFailed).Inc()
 			}
 			f.event(ctx, env, p, ledger.PayoutFailed)
 		case n >= int64(cfg.Confirmations):
 			if err := st.SetPayoutConfirmations(ctx, p.ID, n, true); err != nil {
 				return err
 			}
+			mPayouts.WithLabelValues(p.Coin, ledger.PayoutConfirmed).Inc()
 			p.Confirmations = n
 			f.event(ctx, env, p, ledger.PayoutConfirmed)
 		default:
@@ -200,6 +255,7 @@ func (f *Function) Step(ctx context.Context, env *functions.Env, st *ledger.Stor
 	if err != nil {
 		return err
 	}
+	mPayouts.WithLabelValues(cc.Symbol, ledger.PayoutIntent).Add(float64(len(pos)))
 	for _, p := range pos {
 		f.event(ctx, env, p, ledger.PayoutIntent)
 	}
@@ -218,11 +274,16 @@ func (f *Function) send(ctx context.Context, env *functions.Env, st *ledger.Stor
 		amounts[it.Address] = it.Sent
 	}
 	txid, err := w.SendMany(ctx, amounts)
+	walletError(p.Coin, err)
 	var rpcErr *node.RPCError
 	if errors.As(err, &rpcErr) {
 		// The wallet judged the request and sent nothing.
-		if _, ferr := st.FailPayout(ctx, p.ID, rpcErr.Message); ferr != nil {
+		failed, ferr := st.FailPayout(ctx, p.ID, rpcErr.Message)
+		if ferr != nil {
 			return ferr
+		}
+		if failed {
+			mPayouts.WithLabelValues(p.Coin, ledger.PayoutFailed).Inc()
 		}
 		p.Error = rpcErr.Message
 		f.event(ctx, env, p, ledger.PayoutFailed)
@@ -235,6 +296,7 @@ func (f *Function) send(ctx context.Context, env *functions.Env, st *ledger.Stor
 	if err := st.MarkPayoutSent(ctx, p.ID, txid); err != nil {
 		return err
 	}
+	countSent(p, ledger.PayoutSent)
 	f.crash(CrashAfterRecord)
 	p.TxID, p.State = txid, ledger.PayoutSent
 	env.Log.Info("payout sent", "id", p.ID, "txid", txid, "recipients", len(p.Items))
@@ -252,6 +314,7 @@ func (f *Function) resolve(ctx context.Context, env *functions.Env, st *ledger.S
 	}
 	txs, err := w.SentTxs(ctx, n)
 	if err != nil {
+		walletError(open[0].Coin, err)
 		return fmt.Errorf("listtransactions: %w", err)
 	}
 	known, err := st.KnownTxIDs(ctx, open[0].Coin)
@@ -277,6 +340,7 @@ func (f *Function) resolve(ctx context.Context, env *functions.Env, st *ledger.S
 			errs = append(errs, err)
 			continue
 		}
+		countSent(p, stateReconciled)
 		known[match] = true
 		p.TxID, p.State = match, ledger.PayoutSent
 		f.event(ctx, env, p, ledger.PayoutSent)
@@ -326,6 +390,7 @@ func (f *Function) Reconcile(ctx context.Context, env *functions.Env, st *ledger
 	}
 	bal, err := w.Balance(ctx)
 	if err != nil {
+		walletError(coin, err)
 		return Reconciliation{}, fmt.Errorf("wallet balance: %w", err)
 	}
 	return Reconciliation{Owed: owed, WalletBalance: bal, Surplus: bal - owed.Balances - owed.InFlight}, nil

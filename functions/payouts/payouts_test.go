@@ -16,6 +16,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/functions/payouts"
@@ -251,9 +252,72 @@ func paidTo(t *testing.T, w payouts.Wallet) map[string][]int64 {
 	return out
 }
 
+// metric sums the series of the counter or gauge name in reg whose labels
+// include want (0 before any was counted).
+func metric(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if have[k] != v {
+					continue series
+				}
+			}
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
+// payoutMetrics reads the payouts metrics of btc; the vectors live for the
+// whole test binary, so tests compare two readings.
+type payoutMetrics struct {
+	intent, sent, reconciled, confirmed, failed, units, refused, transport float64
+}
+
+func readPayoutMetrics(t *testing.T, reg *prometheus.Registry) payoutMetrics {
+	t.Helper()
+	state := func(s string) float64 {
+		return metric(t, reg, "jetpool_payouts_payouts_total", map[string]string{"coin": "btc", "state": s})
+	}
+	kind := func(k string) float64 {
+		return metric(t, reg, "jetpool_payouts_wallet_errors_total", map[string]string{"coin": "btc", "kind": k})
+	}
+	return payoutMetrics{intent: state("intent"), sent: state("sent"), reconciled: state("reconciled"),
+		confirmed: state("confirmed"), failed: state("failed"),
+		units:   metric(t, reg, "jetpool_payouts_sent_base_units_total", map[string]string{"coin": "btc"}),
+		refused: kind("refused"), transport: kind("transport")}
+}
+
+func (a payoutMetrics) minus(b payoutMetrics) payoutMetrics {
+	return payoutMetrics{a.intent - b.intent, a.sent - b.sent, a.reconciled - b.reconciled, a.confirmed - b.confirmed,
+		a.failed - b.failed, a.units - b.units, a.refused - b.refused, a.transport - b.transport}
+}
+
+func metricsEnv(env *functions.Env) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	env.Metrics = reg
+	env.RegisterMetrics(payouts.Collectors()...)
+	return reg
+}
+
 func TestPayoutsExactlyOnceThroughCrashesOnRealWallet(t *testing.T) {
 	sn := startSimnet(t)
 	env, st := ledgertest.Env(t)
+	reg := metricsEnv(env)
 	ctx := context.Background()
 	w := payouts.Wallet{C: sn.wallet, Passphrase: "password"}
 	cc := config.Coin{Symbol: "btc", Network: "simnet", Enabled: true,
@@ -288,6 +352,24 @@ func TestPayoutsExactlyOnceThroughCrashesOnRealWallet(t *testing.T) {
 			if (crash != "" && code != 3) || (crash == "" && code != 0) {
 				t.Fatalf("child exited %d (%v): %s", code, err, out)
 			}
+			// What the child left in state intent is what this process
+			// records: by matching the wallet (the child crashed after
+			// sendmany) or by sending it.
+			open, err := st.Payouts(ctx, "btc", ledger.PayoutIntent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var openUnits int64
+			for _, p := range open {
+				for _, it := range p.Items {
+					openUnits += it.Sent
+				}
+			}
+			wantReconciled := 0.0
+			if crash == payouts.CrashAfterSend {
+				wantReconciled = 1
+			}
+			before := readPayoutMetrics(t, reg)
 			// The restart: the function runs its step again.
 			f := &payouts.Function{}
 			if err := f.Step(ctx, env, st, cfg, cc); err != nil {
@@ -295,6 +377,14 @@ func TestPayoutsExactlyOnceThroughCrashesOnRealWallet(t *testing.T) {
 			}
 			if err := f.Step(ctx, env, st, cfg, cc); err != nil { // and once more: nothing new
 				t.Fatal(err)
+			}
+			d := readPayoutMetrics(t, reg).minus(before)
+			if d.reconciled != wantReconciled || d.sent+d.reconciled != float64(len(open)) || d.units != float64(openUnits) {
+				t.Errorf("metrics: sent +%v reconciled +%v units +%v, want %d payouts (%v reconciled) of %d units",
+					d.sent, d.reconciled, d.units, len(open), wantReconciled, openUnits)
+			}
+			if d.intent != 0 || d.confirmed != 0 || d.failed != 0 || d.refused != 0 || d.transport != 0 {
+				t.Errorf("metrics changed without cause: %+v", d)
 			}
 			paid := paidTo(t, w)
 			for a, amount := range want {
@@ -321,6 +411,7 @@ func TestPayoutsExactlyOnceThroughCrashesOnRealWallet(t *testing.T) {
 	if _, err := sn.btcd.Client().Generate(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
+	beforeConfirm := readPayoutMetrics(t, reg)
 	natstest.WaitFor(t, 30*time.Second, "payouts confirmed", func() bool {
 		f := &payouts.Function{}
 		if err := f.Step(ctx, env, st, cfg, cc); err != nil {
@@ -336,10 +427,72 @@ func TestPayoutsExactlyOnceThroughCrashesOnRealWallet(t *testing.T) {
 			t.Errorf("payout %s: %s %q", p.ID, p.State, p.TxID)
 		}
 	}
+	if d := readPayoutMetrics(t, reg).minus(beforeConfirm); d.confirmed != float64(len(all)) || d.sent != 0 || d.failed != 0 {
+		t.Errorf("metrics after confirming %d payouts: %+v", len(all), d)
+	}
 	f := &payouts.Function{}
 	rec, err := f.Reconcile(ctx, envWithCoin(t, env, cc), st, "btc")
 	if err != nil || rec.WalletBalance <= 0 || rec.Balances != 4*5_000 || rec.Surplus != rec.WalletBalance-rec.Balances {
 		t.Fatalf("reconcile %+v %v", rec, err)
+	}
+
+	// A payout the wallet cannot fund: the wallet refuses it, the payout
+	// fails and the amount returns to the balance.
+	rich := simnetAddress(t)
+	const tooMuch = 100_000_000 * 1_000_000 // a million coins
+	if _, err := st.CreditPPS(ctx, "btc", "round-rich", 1, map[string]int64{rich: tooMuch}); err != nil {
+		t.Fatal(err)
+	}
+	beforeRefusal := readPayoutMetrics(t, reg)
+	if err := f.Step(ctx, env, st, cfg, cc); err == nil {
+		t.Fatal("a payout beyond the wallet's funds reported no error")
+	}
+	if acc, _ := st.Account(ctx, "btc", rich); acc.Balance != tooMuch || acc.Paid != 0 {
+		t.Fatalf("refused payout: balance %d paid %d, want %d and 0", acc.Balance, acc.Paid, tooMuch)
+	}
+	if d := readPayoutMetrics(t, reg).minus(beforeRefusal); d.intent != 1 || d.failed != 1 || d.refused != 1 ||
+		d.sent != 0 || d.units != 0 || d.transport != 0 {
+		t.Errorf("metrics after a refused payout: %+v", d)
+	}
+}
+
+// TestUnreachableWalletKeepsTheIntent: a wallet that cannot be reached
+// sends nothing and judges nothing: the payout stays in state intent with
+// the balance debited, for a later pass to reconcile; each failed call is
+// counted as a transport error.
+func TestUnreachableWalletKeepsTheIntent(t *testing.T) {
+	env, st := ledgertest.Env(t)
+	reg := metricsEnv(env)
+	ctx := context.Background()
+	port, err := natsrv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := config.Coin{Symbol: "btc", Network: "simnet", Enabled: true,
+		Wallet: config.Wallet{RPCURL: fmt.Sprintf("http://127.0.0.1:%d", port), User: "jetpool", Pass: "jetpool"}}
+	cfg := config.Default().Payouts
+	cfg.Minimum = map[string]int64{"btc": 100_000}
+	miner := simnetAddress(t)
+	if _, err := st.CreditPPS(ctx, "btc", "round-1", 1, map[string]int64{miner: 2_000_000}); err != nil {
+		t.Fatal(err)
+	}
+	before := readPayoutMetrics(t, reg)
+	f := &payouts.Function{}
+	for range 2 { // sendmany, then listtransactions to reconcile the intent
+		if err := f.Step(ctx, env, st, cfg, cc); err == nil {
+			t.Fatal("a pass with the wallet unreachable reported no error")
+		}
+	}
+	open, err := st.Payouts(ctx, "btc", ledger.PayoutIntent)
+	if err != nil || len(open) != 1 {
+		t.Fatalf("payouts in state intent: %v (%v), want 1", open, err)
+	}
+	if acc, _ := st.Account(ctx, "btc", miner); acc.Balance != 0 || acc.Paid != 2_000_000 {
+		t.Fatalf("balance %d paid %d with the intent open, want 0 and 2000000 (in flight)", acc.Balance, acc.Paid)
+	}
+	if d := readPayoutMetrics(t, reg).minus(before); d.intent != 1 || d.transport != 2 || d.refused != 0 ||
+		d.sent != 0 || d.reconciled != 0 || d.failed != 0 || d.units != 0 {
+		t.Errorf("metrics with the wallet unreachable: %+v", d)
 	}
 }
 

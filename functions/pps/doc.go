@@ -21,5 +21,15 @@
 // blocks. A batch is credited once, keyed by its message id (<gateway>-<seq>).
 //
 // Under any other scheme the function acknowledges shares and credits
-// nothing. It must not talk to nodes or wallets.
+// nothing.
+//
+// Metrics (registered by Run), per coin and scheme (pps, fpps):
+// jetpool_pps_batches_credited_total, jetpool_pps_shares_credited_total
+// (accepted non-solo shares of credited batches) and
+// jetpool_pps_credited_base_units_total (what went to balances);
+// jetpool_pps_duplicates_total{coin} counts batches skipped because they
+// were credited already, jetpool_pps_batches_terminated_total{reason}
+// batches terminated as undecodable or unpayable (their value overflows).
+//
+// It must not talk to nodes or wallets.
 package pps

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/functions/internal/ledgerfn"
@@ -26,6 +27,34 @@ const Name = "pps"
 // FeeWindowBlocks is how many recent blocks FPPS averages fees over.
 const FeeWindowBlocks = 100
 
+var (
+	mBatches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "pps", Name: "batches_credited_total",
+		Help: "Share batches credited (once each), by scheme (pps, fpps).",
+	}, []string{"coin", "scheme"})
+	mShares = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "pps", Name: "shares_credited_total",
+		Help: "Accepted non-solo shares in credited batches.",
+	}, []string{"coin", "scheme"})
+	mCredited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "pps", Name: "credited_base_units_total",
+		Help: "Base units credited to miners' balances.",
+	}, []string{"coin", "scheme"})
+	mDuplicates = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "pps", Name: "duplicates_total",
+		Help: "Share batches skipped because they were credited already (redeliveries).",
+	}, []string{"coin"})
+	mTerminated = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "pps", Name: "batches_terminated_total",
+		Help: "Share batches terminated, by reason (undecodable; unpayable: their value cannot be computed).",
+	}, []string{"reason"})
+)
+
+// Collectors returns the function's metrics.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{mBatches, mShares, mCredited, mDuplicates, mTerminated}
+}
+
 // Function credits shares under PPS/FPPS.
 type Function struct{}
 
@@ -37,6 +66,7 @@ func (f *Function) Name() string { return Name }
 
 // Run implements functions.Function.
 func (f *Function) Run(ctx context.Context, env *functions.Env) error {
+	env.RegisterMetrics(Collectors()...)
 	st, _, err := ledgerfn.Start(ctx, env, Name, "credits shares under PPS and FPPS")
 	if err != nil {
 		return err
@@ -58,6 +88,7 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 	return functions.Consume(ctx, env, streams.Shares, streams.ConsumerPPS, func(ctx context.Context, msg jetstream.Msg) error {
 		var b payload.ShareBatch
 		if err := json.Unmarshal(msg.Data(), &b); err != nil {
+			mTerminated.WithLabelValues("undecodable").Inc()
 			return functions.Permanent(fmt.Errorf("undecodable share batch: %w", err))
 		}
 		pool, _, err := kv.Get[config.Pool](ctx, env.KV.Config, config.KeyPool)
@@ -73,7 +104,11 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 			// delay) until the coin is known.
 			return fmt.Errorf("share batch of coin %q: not in the coins registry of this build", b.Coin)
 		}
-		return Credit(ctx, st, &b, pool, c.(coin.Coin).BlockSubsidy)
+		err = Credit(ctx, st, &b, pool, c.(coin.Coin).BlockSubsidy)
+		if functions.IsPermanent(err) {
+			mTerminated.WithLabelValues("unpayable").Inc()
+		}
+		return err
 	}, functions.ConsumeOptions{MaxMessages: 512})
 }
 
@@ -126,6 +161,20 @@ func Credit(ctx context.Context, st *ledger.Store, b *payload.ShareBatch, pool c
 		}
 		amounts[g.addr] += v
 	}
-	_, err := st.CreditPPS(ctx, b.Coin, b.MsgID(), n, amounts)
-	return err
+	done, err := st.CreditPPS(ctx, b.Coin, b.MsgID(), n, amounts)
+	switch {
+	case err != nil:
+		return err
+	case !done:
+		mDuplicates.WithLabelValues(b.Coin).Inc()
+		return nil
+	}
+	var total int64
+	for _, v := range amounts {
+		total += v
+	}
+	mBatches.WithLabelValues(b.Coin, pool.Scheme).Inc()
+	mShares.WithLabelValues(b.Coin, pool.Scheme).Add(float64(n))
+	mCredited.WithLabelValues(b.Coin, pool.Scheme).Add(float64(total))
+	return nil
 }

@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/functions/pps"
 	"github.com/jetpool/jetpool/internal/coin"
 	_ "github.com/jetpool/jetpool/internal/coin/btc"
@@ -24,8 +28,64 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
+// metrics reads every counter g gathers, keyed `name{label=value,…}`
+// (labels sorted by name).
+func metrics(t *testing.T, g prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, l := range m.GetLabel() {
+				ls = append(ls, l.GetName()+"="+l.GetValue())
+			}
+			out[mf.GetName()+"{"+strings.Join(ls, ",")+"}"] += m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
+// current reads the package's metrics as they are now (the vectors are
+// package-level: tests compare deltas).
+func current(t *testing.T) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(pps.Collectors()...)
+	return metrics(t, reg)
+}
+
+// checkDeltas compares how much each metric of now grew since before.
+func checkDeltas(t *testing.T, before, now map[string]float64, want map[string]float64) {
+	t.Helper()
+	for key, w := range want {
+		if got := now[key] - before[key]; got != w {
+			t.Errorf("%s grew by %v, want %v", key, got, w)
+		}
+	}
+}
+
+// drained waits until the pps consumer has acknowledged or terminated everything.
+func drained(t *testing.T, env *functions.Env) {
+	t.Helper()
+	natstest.WaitFor(t, 10*time.Second, "pps consumer to catch up", func() bool {
+		c, err := env.JS.Consumer(context.Background(), streams.Shares, streams.ConsumerPPS)
+		if err != nil {
+			return false
+		}
+		ci, err := c.Info(context.Background())
+		return err == nil && ci.NumPending == 0 && ci.NumAckPending == 0
+	})
+}
+
 func TestSharesCreditedOnceAtExpectedValue(t *testing.T) {
 	env, st := ledgertest.Env(t)
+	reg := prometheus.NewRegistry()
+	env.Metrics = reg
+	before := current(t)
 	ctx := context.Background()
 	pool := config.Default().Pool
 	pool.Scheme, pool.FeeBasisPoints = config.SchemePPS, 200
@@ -50,18 +110,34 @@ func TestSharesCreditedOnceAtExpectedValue(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if _, err := env.JS.Publish(ctx, streams.SharesSubject("btc", "eu"), []byte(`{"coin":"btc","shares":[`)); err != nil {
+		t.Fatal(err)
+	}
 	natstest.WaitFor(t, 10*time.Second, "credits", func() bool {
 		a, _ := st.Account(ctx, "btc", "bob")
 		return a.Balance > 0
 	})
-	time.Sleep(300 * time.Millisecond) // let the redeliveries land
+	drained(t, env) // let the redeliveries land
 	// alice: 1024/1e6 × 312500000 × 0.98 = 313600; bob: 512/1e6 × … = 156800.
+	var total int64
 	for addr, want := range map[string]int64{"alice": 313_600, "bob": 156_800, "carol": 0} {
 		a, _ := st.Account(ctx, "btc", addr)
 		if a.Balance != want {
 			t.Errorf("%s balance %d, want %d", addr, a.Balance, want)
 		}
+		total += a.Balance
 	}
+	// Three deliveries of one batch: credited once (three creditable
+	// shares, what the balances hold), skipped twice; the broken batch
+	// is terminated.
+	checkDeltas(t, before, metrics(t, reg), map[string]float64{
+		"jetpool_pps_batches_credited_total{coin=btc,scheme=pps}":    1,
+		"jetpool_pps_shares_credited_total{coin=btc,scheme=pps}":     3,
+		"jetpool_pps_credited_base_units_total{coin=btc,scheme=pps}": float64(total),
+		"jetpool_pps_duplicates_total{coin=btc}":                     2,
+		"jetpool_pps_batches_terminated_total{reason=undecodable}":   1,
+		"jetpool_pps_batches_terminated_total{reason=unpayable}":     0,
+	})
 }
 
 func BenchmarkCreditBatches(b *testing.B) {
@@ -100,6 +176,8 @@ func BenchmarkCreditBatches(b *testing.B) {
 // difficulty⌋ with both difficulties taken exactly from their float64.
 func TestCreditsUseTheCoinsSubsidyAndExactNetworkDifficulty(t *testing.T) {
 	env, st := ledgertest.Env(t)
+	reg := prometheus.NewRegistry()
+	env.Metrics = reg
 	ctx := context.Background()
 	pool := config.Default().Pool
 	pool.Scheme, pool.FeeBasisPoints = config.SchemePPS, 150
@@ -122,6 +200,7 @@ func TestCreditsUseTheCoinsSubsidyAndExactNetworkDifficulty(t *testing.T) {
 		{"btc", "us", 0.5, regtestDiff, 149, 5_000_000_000},
 	}
 	for i, tc := range tests {
+		before := current(t)
 		batch := payload.ShareBatch{Gateway: "gw", Coin: tc.coin, Region: tc.region, Seq: uint64(i + 1), Shares: []payload.Share{
 			{Address: "dave", Difficulty: tc.diff, NetworkDifficulty: tc.netd, Height: tc.height, Accepted: true}}}
 		data, _ := json.Marshal(batch)
@@ -139,5 +218,30 @@ func TestCreditsUseTheCoinsSubsidyAndExactNetworkDifficulty(t *testing.T) {
 		if a, _ := st.Account(ctx, tc.coin, "dave"); a.Balance != wantUnits {
 			t.Errorf("%s: dave's balance %d, want %d", tc.coin, a.Balance, wantUnits)
 		}
+		drained(t, env)
+		checkDeltas(t, before, metrics(t, reg), map[string]float64{
+			"jetpool_pps_batches_credited_total{coin=" + tc.coin + ",scheme=pps}":    1,
+			"jetpool_pps_shares_credited_total{coin=" + tc.coin + ",scheme=pps}":     1,
+			"jetpool_pps_credited_base_units_total{coin=" + tc.coin + ",scheme=pps}": float64(wantUnits),
+		})
 	}
+	// A share worth more than int64 base units (difficulty 1e6 against
+	// regtest's network difficulty) cannot be paid: the batch is
+	// terminated and credits nothing.
+	before := current(t)
+	huge := payload.ShareBatch{Gateway: "gw", Coin: "btc", Region: "us", Seq: 99, Shares: []payload.Share{
+		{Address: "erin", Difficulty: 1e6, NetworkDifficulty: regtestDiff, Height: 149, Accepted: true}}}
+	data, _ := json.Marshal(huge)
+	if _, err := env.JS.Publish(ctx, streams.SharesSubject("btc", "us"), data); err != nil {
+		t.Fatal(err)
+	}
+	drained(t, env)
+	if a, _ := st.Account(ctx, "btc", "erin"); a.Balance != 0 {
+		t.Errorf("erin's balance %d, want 0", a.Balance)
+	}
+	checkDeltas(t, before, metrics(t, reg), map[string]float64{
+		"jetpool_pps_batches_terminated_total{reason=unpayable}":     1,
+		"jetpool_pps_batches_credited_total{coin=btc,scheme=pps}":    0,
+		"jetpool_pps_credited_base_units_total{coin=btc,scheme=pps}": 0,
+	})
 }

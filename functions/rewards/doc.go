@@ -30,5 +30,15 @@
 // stats.EncodeWindowMiners, and are used only when their size, SHA-256
 // and count match the reply.
 //
+// Metrics (registered by Run): jetpool_rewards_blocks_total{coin,scheme,state}
+// counts block steps applied once (state credited, unpaid for a block split
+// after it was orphaned, confirmed, removed for an orphan);
+// jetpool_rewards_credited_base_units_total{coin,kind} the base units of
+// credited splits going to miners (kind miners, as immature rewards) and to
+// the pool (kind fee); jetpool_rewards_split_seconds{coin} the time of a
+// split, window request included; jetpool_rewards_duplicates_total{coin,event}
+// the deliveries that found their step applied already (event found,
+// confirmed, orphaned).
+//
 // It must not talk to nodes or wallets.
 package rewards

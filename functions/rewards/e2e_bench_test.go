@@ -172,9 +172,9 @@ func BenchmarkRewardsPPLNS10MShares100kMiners(b *testing.B) {
 				b.Fatalf("split after %s (window %s): %v", time.Since(t0).Round(time.Millisecond), win.took.Round(time.Millisecond), err)
 			}
 			t1 := time.Now()
-			ok, err := lg.RecordRewards(ctx, blk.Coin, blk.Hash, sp, effort)
-			if err != nil || !ok {
-				b.Fatal(ok, err)
+			out, err := lg.RecordRewards(ctx, blk.Coin, blk.Hash, sp, effort)
+			if err != nil || out != ledger.RewardsCredited {
+				b.Fatal(out, err)
 			}
 			t2 := time.Now()
 			b.StopTimer()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/functions/blocks"
@@ -22,6 +23,31 @@ import (
 
 // Name is the function's registry name.
 const Name = "rewards"
+
+var (
+	mBlocks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "rewards", Name: "blocks_total",
+		Help: "Block steps applied, by scheme and state (credited: split recorded; unpaid: split of a block already orphaned; confirmed: rewards became balances; removed: orphaned, immature rewards deleted).",
+	}, []string{"coin", "scheme", "state"})
+	mCredited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "rewards", Name: "credited_base_units_total",
+		Help: "Base units of split blocks recorded as immature rewards (kind miners) and as the pool fee (kind fee).",
+	}, []string{"coin", "kind"})
+	mSplitSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "jetpool", Subsystem: "rewards", Name: "split_seconds",
+		Help:    "Time to compute a block's split, the share window request included.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+	}, []string{"coin"})
+	mDuplicates = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "jetpool", Subsystem: "rewards", Name: "duplicates_total",
+		Help: "Deliveries that found their step already applied (redeliveries), by event (found, confirmed, orphaned).",
+	}, []string{"coin", "event"})
+)
+
+// Collectors returns the function's metrics.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{mBlocks, mCredited, mSplitSeconds, mDuplicates}
+}
 
 // Function splits blocks and moves rewards to balances.
 type Function struct {
@@ -47,6 +73,7 @@ func (f *Function) Run(ctx context.Context, env *functions.Env) error {
 	if f.EmptyWindowGrace == 0 {
 		f.EmptyWindowGrace = 10 * time.Minute
 	}
+	env.RegisterMetrics(Collectors()...)
 	st, _, err := ledgerfn.Start(ctx, env, Name, "splits blocks into rewards and balances")
 	if err != nil {
 		return err
@@ -86,7 +113,10 @@ func (f *Function) Handle(ctx context.Context, env *functions.Env, st *ledger.St
 			case err != nil:
 				return err
 			case done:
+				mBlocks.WithLabelValues(s.Coin, schemeOf(ctx, st, s.Coin, s.Hash), "confirmed").Inc()
 				log.Info("block confirmed; rewards are balances")
+			default:
+				mDuplicates.WithLabelValues(s.Coin, "confirmed").Inc()
 			}
 			return nil
 		}
@@ -99,7 +129,10 @@ func (f *Function) Handle(ctx context.Context, env *functions.Env, st *ledger.St
 		case err != nil:
 			return err
 		case done:
+			mBlocks.WithLabelValues(s.Coin, schemeOf(ctx, st, s.Coin, s.Hash), "removed").Inc()
 			log.Warn("block orphaned; immature rewards removed", "reason", s.Reason)
+		default:
+			mDuplicates.WithLabelValues(s.Coin, "orphaned").Inc()
 		}
 		return nil
 	}
@@ -116,8 +149,10 @@ func (f *Function) reward(ctx context.Context, env *functions.Env, st *ledger.St
 		return err
 	}
 	if b.Rewarded {
+		mDuplicates.WithLabelValues(b.Coin, "found").Inc()
 		return nil
 	}
+	t0 := time.Now()
 	sp, effort, err := f.Split(ctx, st, b, pool)
 	if errors.Is(err, ledger.ErrEmptyWindow) && time.Since(b.FoundAt) < f.EmptyWindowGrace {
 		return functions.RetryAfter(err, 5*time.Second)
@@ -125,8 +160,26 @@ func (f *Function) reward(ctx context.Context, env *functions.Env, st *ledger.St
 	if err != nil && !errors.Is(err, ledger.ErrEmptyWindow) {
 		return err
 	}
-	if _, err := st.RecordRewards(ctx, b.Coin, b.Hash, sp, effort); err != nil {
+	mSplitSeconds.WithLabelValues(b.Coin).Observe(time.Since(t0).Seconds())
+	outcome, err := st.RecordRewards(ctx, b.Coin, b.Hash, sp, effort)
+	if err != nil {
 		return err
+	}
+	switch outcome {
+	case ledger.RewardsAlreadyRecorded:
+		// Another delivery of the same block recorded it first.
+		mDuplicates.WithLabelValues(b.Coin, "found").Inc()
+	case ledger.RewardsOrphanUnpaid:
+		// The ledger marks an orphaned block rewarded and credits nothing.
+		mBlocks.WithLabelValues(b.Coin, sp.Scheme, "unpaid").Inc()
+	case ledger.RewardsCredited:
+		var miners int64
+		for _, r := range sp.Rewards {
+			miners += r.Amount
+		}
+		mBlocks.WithLabelValues(b.Coin, sp.Scheme, "credited").Inc()
+		mCredited.WithLabelValues(b.Coin, "miners").Add(float64(miners))
+		mCredited.WithLabelValues(b.Coin, "fee").Add(float64(sp.Fee))
 	}
 	env.Log.Info("block rewards recorded", "coin", b.Coin, "hash", b.Hash, "scheme", sp.Scheme, "fee", sp.Fee, "miners", len(sp.Rewards))
 	return nil
@@ -189,6 +242,19 @@ func (f *Function) Split(ctx context.Context, st *ledger.Store, b ledger.Block, 
 	}
 	sp, err := ledger.SplitProportional(scheme, b.CoinbaseValue, fee, lw)
 	return sp, effort, err
+}
+
+// schemeOf is the scheme a block was split under, as a metric label:
+// "none" before its split, "unknown" when the ledger cannot say.
+func schemeOf(ctx context.Context, st *ledger.Store, coin, hash string) string {
+	b, err := st.Block(ctx, coin, hash)
+	switch {
+	case err != nil:
+		return "unknown"
+	case b.Scheme == "":
+		return "none"
+	}
+	return b.Scheme
 }
 
 // roundEnd is the first instant after t's millisecond.

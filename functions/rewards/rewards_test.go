@@ -3,10 +3,14 @@ package rewards_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/jetpool/jetpool/functions"
 	"github.com/jetpool/jetpool/functions/rewards"
 	"github.com/jetpool/jetpool/internal/config"
 	"github.com/jetpool/jetpool/internal/ledger"
@@ -42,8 +46,58 @@ func (w *window) RoundWork(_ context.Context, coin string, from, until time.Time
 	return w.miner, nil
 }
 
+// metrics reads every sample g gathers: counters by value, histograms by
+// sample count, keyed `name{label=value,…}` (labels sorted by name).
+func metrics(t *testing.T, g prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, l := range m.GetLabel() {
+				ls = append(ls, l.GetName()+"="+l.GetValue())
+			}
+			v := m.GetCounter().GetValue()
+			if h := m.GetHistogram(); h != nil {
+				v = float64(h.GetSampleCount())
+			}
+			out[mf.GetName()+"{"+strings.Join(ls, ",")+"}"] += v
+		}
+	}
+	return out
+}
+
+// current reads the package's metrics as they are now (the vectors are
+// package-level: tests compare deltas).
+func current(t *testing.T) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(rewards.Collectors()...)
+	return metrics(t, reg)
+}
+
+// drained waits until the rewards consumer has acknowledged everything.
+func drained(t *testing.T, env *functions.Env) {
+	t.Helper()
+	natstest.WaitFor(t, 15*time.Second, "rewards consumer to catch up", func() bool {
+		c, err := env.JS.Consumer(context.Background(), streams.Blocks, streams.ConsumerRewards)
+		if err != nil {
+			return false
+		}
+		ci, err := c.Info(context.Background())
+		return err == nil && ci.NumPending == 0 && ci.NumAckPending == 0
+	})
+}
+
 func TestRewardsBySchemeAreExactAndIdempotent(t *testing.T) {
 	env, st := ledgertest.Env(t)
+	reg := prometheus.NewRegistry()
+	env.Metrics = reg
+	before := current(t)
 	ctx := context.Background()
 	win := &window{miner: []rewards.MinerWork{{"alice", 1.5}, {"bob", 0.25}, {"carol", 0.0001}}}
 	pool := config.Default().Pool
@@ -99,6 +153,41 @@ func TestRewardsBySchemeAreExactAndIdempotent(t *testing.T) {
 	if solo["finder"] != 5_000_012_345-25_000_061 || len(solo) != 1 {
 		t.Errorf("solo block rewards %v", solo)
 	}
+	// Nine deliveries, three splits recorded: the money counters say what
+	// the ledger holds, once.
+	drained(t, env)
+	var minersSum, feeSum int64
+	for _, h := range []string{"b1", "b2", "b3"} {
+		rs, err := st.Rewards(ctx, "btc", h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range rs {
+			minersSum += v
+		}
+		b, _ := st.Block(ctx, "btc", h)
+		feeSum += *b.PoolFee
+	}
+	split := metrics(t, reg) // what Run registered with env.Metrics
+	delta := func(now map[string]float64, key string) float64 { return now[key] - before[key] }
+	for key, want := range map[string]float64{
+		"jetpool_rewards_blocks_total{coin=btc,scheme=pplns,state=credited}":  2,
+		"jetpool_rewards_blocks_total{coin=btc,scheme=solo,state=credited}":   1,
+		"jetpool_rewards_credited_base_units_total{coin=btc,kind=miners}":     float64(minersSum),
+		"jetpool_rewards_credited_base_units_total{coin=btc,kind=fee}":        float64(feeSum),
+		"jetpool_rewards_duplicates_total{coin=btc,event=found}":              6,
+		"jetpool_rewards_blocks_total{coin=btc,scheme=pplns,state=confirmed}": 0,
+	} {
+		if got := delta(split, key); got != want {
+			t.Errorf("after the splits %s grew by %v, want %v", key, got, want)
+		}
+	}
+	if feeSum != 75_000_185+25_000_061+75_000_185 || minersSum+feeSum != 3*5_000_012_345 {
+		t.Errorf("ledger: miners %d, fees %d", minersSum, feeSum)
+	}
+	if n := delta(split, "jetpool_rewards_split_seconds{coin=btc}"); n < 3 || n > 9 {
+		t.Errorf("split_seconds observed %v splits, want 3 to 9", n)
+	}
 	win.mu.Lock()
 	req := win.reqs[0]
 	win.mu.Unlock()
@@ -114,7 +203,23 @@ func TestRewardsBySchemeAreExactAndIdempotent(t *testing.T) {
 		b3, _ := st.Block(ctx, "btc", "b3")
 		return b1.State == ledger.StateConfirmed && b3.State == ledger.StateOrphaned
 	})
-	time.Sleep(500 * time.Millisecond) // let the redeliveries land too
+	drained(t, env) // let the redeliveries land too
+	end := metrics(t, reg)
+	for key, want := range map[string]float64{
+		"jetpool_rewards_blocks_total{coin=btc,scheme=pplns,state=confirmed}": 1,
+		"jetpool_rewards_blocks_total{coin=btc,scheme=pplns,state=removed}":   1,
+		"jetpool_rewards_duplicates_total{coin=btc,event=confirmed}":          2,
+		"jetpool_rewards_duplicates_total{coin=btc,event=orphaned}":           2,
+		// Redeliveries and state changes credit nothing more.
+		"jetpool_rewards_blocks_total{coin=btc,scheme=pplns,state=credited}": delta(split, "jetpool_rewards_blocks_total{coin=btc,scheme=pplns,state=credited}"),
+		"jetpool_rewards_credited_base_units_total{coin=btc,kind=miners}":    float64(minersSum),
+		"jetpool_rewards_credited_base_units_total{coin=btc,kind=fee}":       float64(feeSum),
+		"jetpool_rewards_duplicates_total{coin=btc,event=found}":             6,
+	} {
+		if got := delta(end, key); got != want {
+			t.Errorf("after confirm and orphan %s grew by %v, want %v", key, got, want)
+		}
+	}
 	alice, _ := st.Account(ctx, "btc", "alice")
 	if alice.Balance != 4221197783 || alice.Immature != 0 {
 		t.Errorf("alice: %+v (b3's rewards must be gone, b1's paid once)", alice)

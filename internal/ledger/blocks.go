@@ -129,16 +129,33 @@ func (s *Store) RoundStart(ctx context.Context, coin, hash string) (time.Time, e
 	return *t, nil
 }
 
+// RewardsOutcome says what RecordRewards did.
+type RewardsOutcome int
+
+const (
+	// RewardsAlreadyRecorded: the block was rewarded before; nothing changed.
+	RewardsAlreadyRecorded RewardsOutcome = iota
+	// RewardsCredited: the split's rewards and fee were recorded (immature).
+	RewardsCredited
+	// RewardsOrphanUnpaid: the block was orphaned before its split; it is
+	// marked rewarded and nothing is credited.
+	RewardsOrphanUnpaid
+)
+
+// Recorded reports whether this call changed the ledger.
+func (o RewardsOutcome) Recorded() bool { return o != RewardsAlreadyRecorded }
+
 // RecordRewards stores a block's split as immature rewards and its pool
-// fee. It reports false when the block was rewarded already (nothing
-// changes). The split must be for this block's coinbase value and obey the
-// split invariant. A block orphaned before its rewards were computed is
-// marked rewarded with no rewards.
-func (s *Store) RecordRewards(ctx context.Context, coin, hash string, sp Split, effort *float64) (bool, error) {
+// fee, and says what it did (decided under the block's row lock, so
+// concurrent deliveries get exactly one RewardsCredited or
+// RewardsOrphanUnpaid between them). The split must be for this block's
+// coinbase value and obey the split invariant. A block orphaned before its
+// rewards were computed is marked rewarded with no rewards.
+func (s *Store) RecordRewards(ctx context.Context, coin, hash string, sp Split, effort *float64) (RewardsOutcome, error) {
 	if err := sp.Check(); err != nil {
-		return false, fmt.Errorf("%w: %v", ErrSplitMismatch, err)
+		return RewardsAlreadyRecorded, fmt.Errorf("%w: %v", ErrSplitMismatch, err)
 	}
-	var done bool
+	var outcome RewardsOutcome
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var state string
 		var coinbase int64
@@ -159,7 +176,7 @@ func (s *Store) RecordRewards(ctx context.Context, coin, hash string, sp Split, 
 		}
 		if state == StateOrphaned {
 			_, err := tx.Exec(ctx, `UPDATE blocks SET scheme = $3, pool_fee = 0, rewarded_at = now(), updated_at = now() WHERE coin = $1 AND hash = $2`, coin, hash, sp.Scheme)
-			done = err == nil
+			outcome = RewardsOrphanUnpaid
 			return err
 		}
 		if state != StatePending {
@@ -187,13 +204,13 @@ func (s *Store) RecordRewards(ctx context.Context, coin, hash string, sp Split, 
 		}
 		_, err = tx.Exec(ctx, `UPDATE blocks SET scheme = $3, pool_fee = $4, effort = coalesce($5, effort), rewarded_at = now(), updated_at = now()
 			WHERE coin = $1 AND hash = $2`, coin, hash, sp.Scheme, sp.Fee, effort)
-		done = err == nil
+		outcome = RewardsCredited
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("ledger: record rewards %s: %w", hash, err)
+		return RewardsAlreadyRecorded, fmt.Errorf("ledger: record rewards %s: %w", hash, err)
 	}
-	return done, nil
+	return outcome, nil
 }
 
 // Rewards returns a block's rewards, by address.

@@ -40,13 +40,13 @@ func TestRecordRewardsOnceUnderRacingCopies(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := st.RecordRewards(ctx, "btc", "race", sp, nil)
+			out, err := st.RecordRewards(ctx, "btc", "race", sp, nil)
 			if err != nil {
 				t.Error(err)
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if ok {
+			if out.Recorded() {
 				wrote++
 			}
 		}()

@@ -85,7 +85,7 @@ func TestBlockLifecycleIsIdempotent(t *testing.T) {
 	if _, err := st.RecordRewards(ctx, "btc", "aa", mustSplit(t, 4, 0, map[string]int64{"x": 1}), nil); !errors.Is(err, ledger.ErrSplitMismatch) {
 		t.Fatalf("split of another coinbase: %v", err)
 	}
-	for i, want := range []bool{true, false} {
+	for i, want := range []ledger.RewardsOutcome{ledger.RewardsCredited, ledger.RewardsAlreadyRecorded} {
 		got, err := st.RecordRewards(ctx, "btc", "aa", sp, nil)
 		if err != nil || got != want {
 			t.Fatalf("RecordRewards #%d = %v, %v", i, got, err)
@@ -145,8 +145,8 @@ func TestOrphanedBlockCreditsNothing(t *testing.T) {
 	if _, err := st.OrphanBlock(ctx, "btc", "cc", "gone"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := st.RecordRewards(ctx, "btc", "cc", mustSplit(t, 1000, 0, map[string]int64{"alice": 1}), nil); err != nil || !ok {
-		t.Fatalf("rewards of an orphan: %v %v", ok, err)
+	if out, err := st.RecordRewards(ctx, "btc", "cc", mustSplit(t, 1000, 0, map[string]int64{"alice": 1}), nil); err != nil || out != ledger.RewardsOrphanUnpaid {
+		t.Fatalf("rewards of an orphan: %v %v", out, err)
 	}
 	if r, _ := st.Rewards(ctx, "btc", "cc"); len(r) != 0 {
 		t.Fatalf("orphan got rewards %v", r)
