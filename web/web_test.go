@@ -24,6 +24,7 @@ import (
 	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/ops"
 	"github.com/jetpool/jetpool/internal/payload"
+	"github.com/jetpool/jetpool/internal/promtest"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/kv"
 	"github.com/jetpool/jetpool/streams"
@@ -90,25 +91,7 @@ func TestAPIServesCoinsAndServicesWithoutSecrets(t *testing.T) {
 // responsesCounted reads jetpool_web_responses_total{route,code} from reg.
 func responsesCounted(t *testing.T, reg *prometheus.Registry, route, code string) float64 {
 	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() != "jetpool_web_responses_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["route"] == route && labels["code"] == code {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return promtest.Sum(t, reg, "jetpool_web_responses_total", map[string]string{"route": route, "code": code})
 }
 
 // syncBuffer is a log sink the server's goroutines may write while the test

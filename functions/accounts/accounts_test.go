@@ -3,7 +3,6 @@ package accounts_test
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,32 +13,12 @@ import (
 	"github.com/jetpool/jetpool/internal/ledger/ledgertest"
 	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/payload"
+	"github.com/jetpool/jetpool/internal/promtest"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/streams"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-// metrics reads every counter g gathers, keyed `name{label=value,…}`
-// (labels sorted by name).
-func metrics(t *testing.T, g prometheus.Gatherer) map[string]float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			var ls []string
-			for _, l := range m.GetLabel() {
-				ls = append(ls, l.GetName()+"="+l.GetValue())
-			}
-			out[mf.GetName()+"{"+strings.Join(ls, ",")+"}"] += m.GetCounter().GetValue()
-		}
-	}
-	return out
-}
 
 // current reads the package's metrics as they are now (the vectors are
 // package-level: tests compare deltas).
@@ -47,7 +26,7 @@ func current(t *testing.T) map[string]float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(accounts.Collectors()...)
-	return metrics(t, reg)
+	return promtest.Snapshot(t, reg)
 }
 
 func TestWorkersFollowEventsAndLookups(t *testing.T) {
@@ -125,7 +104,7 @@ func TestWorkersFollowEventsAndLookups(t *testing.T) {
 	// rig1 (one redelivered, one late) and one of rig2 recorded, one
 	// disconnect, the anonymous connect recorded nothing, the broken event
 	// dropped; requests by endpoint and result.
-	now := metrics(t, reg)
+	now := promtest.Snapshot(t, reg)
 	for key, want := range map[string]float64{
 		"jetpool_accounts_events_total{coin=btc,event=authorized,result=applied}":   4,
 		"jetpool_accounts_events_total{coin=btc,event=disconnected,result=applied}": 1,

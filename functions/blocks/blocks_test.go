@@ -3,7 +3,6 @@ package blocks_test
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,32 +13,12 @@ import (
 	"github.com/jetpool/jetpool/internal/ledger/ledgertest"
 	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/payload"
+	"github.com/jetpool/jetpool/internal/promtest"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/streams"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-// metrics reads every counter g gathers, keyed `name{label=value,…}`
-// (labels sorted by name).
-func metrics(t *testing.T, g prometheus.Gatherer) map[string]float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			var ls []string
-			for _, l := range m.GetLabel() {
-				ls = append(ls, l.GetName()+"="+l.GetValue())
-			}
-			out[mf.GetName()+"{"+strings.Join(ls, ",")+"}"] += m.GetCounter().GetValue()
-		}
-	}
-	return out
-}
 
 // current reads the package's metrics as they are now (the vectors are
 // package-level: tests compare deltas).
@@ -47,7 +26,7 @@ func current(t *testing.T) map[string]float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(blocks.Collectors()...)
-	return metrics(t, reg)
+	return promtest.Snapshot(t, reg)
 }
 
 func TestFoundBlockRecordedOnceAndListed(t *testing.T) {
@@ -99,7 +78,7 @@ func TestFoundBlockRecordedOnceAndListed(t *testing.T) {
 	if err != nil || msg.Header.Get("Nats-Service-Error-Code") != "400" {
 		t.Fatalf("list without coin answered %v %v", msg.Header, err)
 	}
-	now := metrics(t, reg)
+	now := promtest.Snapshot(t, reg)
 	for key, want := range map[string]float64{
 		"jetpool_blocks_found_total{coin=btc}":               1,
 		"jetpool_blocks_duplicates_total{coin=btc}":          2,

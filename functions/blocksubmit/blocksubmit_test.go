@@ -22,42 +22,13 @@ import (
 	"github.com/jetpool/jetpool/internal/natsrv"
 	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/payload"
+	"github.com/jetpool/jetpool/internal/promtest"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/kv"
 	"github.com/jetpool/jetpool/streams"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-// metric sums the series of the counter name in reg whose labels include
-// want (0 before any was counted).
-func metric(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range want {
-				if have[k] != v {
-					continue series
-				}
-			}
-			sum += m.GetCounter().GetValue()
-		}
-	}
-	return sum
-}
 
 // submitMetrics are blocksubmit's counters for btc; the vectors live for
 // the whole test binary, so the test compares readings.
@@ -66,10 +37,10 @@ type submitMetrics struct{ accepted, rejected, stale, retries float64 }
 func readSubmitMetrics(t *testing.T, reg *prometheus.Registry) submitMetrics {
 	t.Helper()
 	outcome := func(o string) float64 {
-		return metric(t, reg, "jetpool_blocksubmit_submissions_total", map[string]string{"coin": "btc", "outcome": o})
+		return promtest.Sum(t, reg, "jetpool_blocksubmit_submissions_total", map[string]string{"coin": "btc", "outcome": o})
 	}
 	return submitMetrics{accepted: outcome(payload.SubmitAccepted), rejected: outcome(payload.SubmitRejected),
-		stale: outcome(payload.SubmitStale), retries: metric(t, reg, "jetpool_blocksubmit_node_retries_total", map[string]string{"coin": "btc"})}
+		stale: outcome(payload.SubmitStale), retries: promtest.Sum(t, reg, "jetpool_blocksubmit_node_retries_total", map[string]string{"coin": "btc"})}
 }
 
 func (a submitMetrics) minus(b submitMetrics) submitMetrics {

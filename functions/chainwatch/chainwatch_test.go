@@ -15,6 +15,7 @@ import (
 	"github.com/jetpool/jetpool/internal/ledger"
 	"github.com/jetpool/jetpool/internal/ledger/ledgertest"
 	"github.com/jetpool/jetpool/internal/localsvc"
+	"github.com/jetpool/jetpool/internal/promtest"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/kv"
 	"github.com/jetpool/jetpool/streams"
@@ -51,36 +52,6 @@ func states(t *testing.T, env *functions.Env) map[string]ledger.BlockState {
 	return out
 }
 
-// metric sums the series of the counter or gauge name in reg whose labels
-// include want (0 before any was counted).
-func metric(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range want {
-				if have[k] != v {
-					continue series
-				}
-			}
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
-}
-
 // watchMetrics are chainwatch's counters for btc; the vectors live for the
 // whole test binary, so tests compare readings.
 type watchMetrics struct{ confirmed, orphaned, nodeErrors float64 }
@@ -88,10 +59,10 @@ type watchMetrics struct{ confirmed, orphaned, nodeErrors float64 }
 func readWatchMetrics(t *testing.T, reg *prometheus.Registry) watchMetrics {
 	t.Helper()
 	blocks := func(state string) float64 {
-		return metric(t, reg, "jetpool_chainwatch_blocks_total", map[string]string{"coin": "btc", "state": state})
+		return promtest.Sum(t, reg, "jetpool_chainwatch_blocks_total", map[string]string{"coin": "btc", "state": state})
 	}
 	return watchMetrics{confirmed: blocks(ledger.StateConfirmed), orphaned: blocks(ledger.StateOrphaned),
-		nodeErrors: metric(t, reg, "jetpool_chainwatch_node_errors_total", map[string]string{"coin": "btc"})}
+		nodeErrors: promtest.Sum(t, reg, "jetpool_chainwatch_node_errors_total", map[string]string{"coin": "btc"})}
 }
 
 // checkMetrics compares the counters' growth since before, and the pending
@@ -103,7 +74,7 @@ func checkMetrics(t *testing.T, reg *prometheus.Registry, before, want watchMetr
 	if got != want {
 		t.Errorf("metrics grew by %+v, want %+v", got, want)
 	}
-	if g := metric(t, reg, "jetpool_chainwatch_pending_blocks", map[string]string{"coin": "btc"}); g != pending {
+	if g := promtest.Sum(t, reg, "jetpool_chainwatch_pending_blocks", map[string]string{"coin": "btc"}); g != pending {
 		t.Errorf("pending_blocks = %v, want %v", g, pending)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/jetpool/jetpool/internal/localsvc"
 	"github.com/jetpool/jetpool/internal/natsrv"
 	"github.com/jetpool/jetpool/internal/natstest"
+	"github.com/jetpool/jetpool/internal/promtest"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/kv"
 	"github.com/jetpool/jetpool/streams"
@@ -108,7 +109,7 @@ func TestJobsFollowNewBlocksAndTemplatesAreStored(t *testing.T) {
 	for _, c := range jobmaker.Collectors() {
 		_ = reg.Register(c)
 	}
-	fetchedBefore := counter(t, reg, "jetpool_jobmaker_templates_fetched_total")
+	fetchedBefore := promtest.Sum(t, reg, "jetpool_jobmaker_templates_fetched_total", nil)
 	seedCoin(t, e, btcd)
 	w := watchJobs(t, e.JS)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -144,7 +145,7 @@ func TestJobsFollowNewBlocksAndTemplatesAreStored(t *testing.T) {
 	// had their chance, exactly two templates were fetched (the first job
 	// and the new block): the later signal cost a getbestblockhash only.
 	time.Sleep(2500 * time.Millisecond)
-	if got := counter(t, reg, "jetpool_jobmaker_templates_fetched_total") - fetchedBefore; got != 2 {
+	if got := promtest.Sum(t, reg, "jetpool_jobmaker_templates_fetched_total", nil) - fetchedBefore; got != 2 {
 		t.Errorf("getblocktemplate called %v times for the first job and one block, want 2", got)
 	}
 	cancel()
@@ -208,22 +209,4 @@ func TestTwoJobmakersPublishFromOneLeaderAndFailOver(t *testing.T) {
 	if err := <-doneB; err != nil {
 		t.Fatal(err)
 	}
-}
-
-// counter sums a counter's series in reg (0 before any was counted).
-func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				sum += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return sum
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/node"
 	"github.com/jetpool/jetpool/internal/ops"
+	"github.com/jetpool/jetpool/internal/promtest"
 	"github.com/jetpool/jetpool/internal/testenv"
 )
 
@@ -252,36 +253,6 @@ func paidTo(t *testing.T, w payouts.Wallet) map[string][]int64 {
 	return out
 }
 
-// metric sums the series of the counter or gauge name in reg whose labels
-// include want (0 before any was counted).
-func metric(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range want {
-				if have[k] != v {
-					continue series
-				}
-			}
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
-}
-
 // payoutMetrics reads the payouts metrics of btc; the vectors live for the
 // whole test binary, so tests compare two readings.
 type payoutMetrics struct {
@@ -291,14 +262,14 @@ type payoutMetrics struct {
 func readPayoutMetrics(t *testing.T, reg *prometheus.Registry) payoutMetrics {
 	t.Helper()
 	state := func(s string) float64 {
-		return metric(t, reg, "jetpool_payouts_payouts_total", map[string]string{"coin": "btc", "state": s})
+		return promtest.Sum(t, reg, "jetpool_payouts_payouts_total", map[string]string{"coin": "btc", "state": s})
 	}
 	kind := func(k string) float64 {
-		return metric(t, reg, "jetpool_payouts_wallet_errors_total", map[string]string{"coin": "btc", "kind": k})
+		return promtest.Sum(t, reg, "jetpool_payouts_wallet_errors_total", map[string]string{"coin": "btc", "kind": k})
 	}
 	return payoutMetrics{intent: state("intent"), sent: state("sent"), reconciled: state("reconciled"),
 		confirmed: state("confirmed"), failed: state("failed"),
-		units:   metric(t, reg, "jetpool_payouts_sent_base_units_total", map[string]string{"coin": "btc"}),
+		units:   promtest.Sum(t, reg, "jetpool_payouts_sent_base_units_total", map[string]string{"coin": "btc"}),
 		refused: kind("refused"), transport: kind("transport")}
 }
 

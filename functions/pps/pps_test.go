@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/jetpool/jetpool/internal/ledger/ledgertest"
 	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/payload"
+	"github.com/jetpool/jetpool/internal/promtest"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/kv"
 	"github.com/jetpool/jetpool/streams"
@@ -28,34 +28,13 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// metrics reads every counter g gathers, keyed `name{label=value,…}`
-// (labels sorted by name).
-func metrics(t *testing.T, g prometheus.Gatherer) map[string]float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			var ls []string
-			for _, l := range m.GetLabel() {
-				ls = append(ls, l.GetName()+"="+l.GetValue())
-			}
-			out[mf.GetName()+"{"+strings.Join(ls, ",")+"}"] += m.GetCounter().GetValue()
-		}
-	}
-	return out
-}
-
 // current reads the package's metrics as they are now (the vectors are
 // package-level: tests compare deltas).
 func current(t *testing.T) map[string]float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(pps.Collectors()...)
-	return metrics(t, reg)
+	return promtest.Snapshot(t, reg)
 }
 
 // checkDeltas compares how much each metric of now grew since before.
@@ -130,7 +109,7 @@ func TestSharesCreditedOnceAtExpectedValue(t *testing.T) {
 	// Three deliveries of one batch: credited once (three creditable
 	// shares, what the balances hold), skipped twice; the broken batch
 	// is terminated.
-	checkDeltas(t, before, metrics(t, reg), map[string]float64{
+	checkDeltas(t, before, promtest.Snapshot(t, reg), map[string]float64{
 		"jetpool_pps_batches_credited_total{coin=btc,scheme=pps}":    1,
 		"jetpool_pps_shares_credited_total{coin=btc,scheme=pps}":     3,
 		"jetpool_pps_credited_base_units_total{coin=btc,scheme=pps}": float64(total),
@@ -219,7 +198,7 @@ func TestCreditsUseTheCoinsSubsidyAndExactNetworkDifficulty(t *testing.T) {
 			t.Errorf("%s: dave's balance %d, want %d", tc.coin, a.Balance, wantUnits)
 		}
 		drained(t, env)
-		checkDeltas(t, before, metrics(t, reg), map[string]float64{
+		checkDeltas(t, before, promtest.Snapshot(t, reg), map[string]float64{
 			"jetpool_pps_batches_credited_total{coin=" + tc.coin + ",scheme=pps}":    1,
 			"jetpool_pps_shares_credited_total{coin=" + tc.coin + ",scheme=pps}":     1,
 			"jetpool_pps_credited_base_units_total{coin=" + tc.coin + ",scheme=pps}": float64(wantUnits),
@@ -239,7 +218,7 @@ func TestCreditsUseTheCoinsSubsidyAndExactNetworkDifficulty(t *testing.T) {
 	if a, _ := st.Account(ctx, "btc", "erin"); a.Balance != 0 {
 		t.Errorf("erin's balance %d, want 0", a.Balance)
 	}
-	checkDeltas(t, before, metrics(t, reg), map[string]float64{
+	checkDeltas(t, before, promtest.Snapshot(t, reg), map[string]float64{
 		"jetpool_pps_batches_terminated_total{reason=unpayable}":     1,
 		"jetpool_pps_batches_credited_total{coin=btc,scheme=pps}":    0,
 		"jetpool_pps_credited_base_units_total{coin=btc,scheme=pps}": 0,

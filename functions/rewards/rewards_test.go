@@ -3,7 +3,6 @@ package rewards_test
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/jetpool/jetpool/internal/ledger/ledgertest"
 	"github.com/jetpool/jetpool/internal/natstest"
 	"github.com/jetpool/jetpool/internal/payload"
+	"github.com/jetpool/jetpool/internal/promtest"
 	"github.com/jetpool/jetpool/internal/testenv"
 	"github.com/jetpool/jetpool/kv"
 	"github.com/jetpool/jetpool/streams"
@@ -46,38 +46,13 @@ func (w *window) RoundWork(_ context.Context, coin string, from, until time.Time
 	return w.miner, nil
 }
 
-// metrics reads every sample g gathers: counters by value, histograms by
-// sample count, keyed `name{label=value,…}` (labels sorted by name).
-func metrics(t *testing.T, g prometheus.Gatherer) map[string]float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			var ls []string
-			for _, l := range m.GetLabel() {
-				ls = append(ls, l.GetName()+"="+l.GetValue())
-			}
-			v := m.GetCounter().GetValue()
-			if h := m.GetHistogram(); h != nil {
-				v = float64(h.GetSampleCount())
-			}
-			out[mf.GetName()+"{"+strings.Join(ls, ",")+"}"] += v
-		}
-	}
-	return out
-}
-
 // current reads the package's metrics as they are now (the vectors are
 // package-level: tests compare deltas).
 func current(t *testing.T) map[string]float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(rewards.Collectors()...)
-	return metrics(t, reg)
+	return promtest.Snapshot(t, reg)
 }
 
 // drained waits until the rewards consumer has acknowledged everything.
@@ -168,7 +143,7 @@ func TestRewardsBySchemeAreExactAndIdempotent(t *testing.T) {
 		b, _ := st.Block(ctx, "btc", h)
 		feeSum += *b.PoolFee
 	}
-	split := metrics(t, reg) // what Run registered with env.Metrics
+	split := promtest.Snapshot(t, reg) // what Run registered with env.Metrics
 	delta := func(now map[string]float64, key string) float64 { return now[key] - before[key] }
 	for key, want := range map[string]float64{
 		"jetpool_rewards_blocks_total{coin=btc,scheme=pplns,state=credited}":  2,
@@ -204,7 +179,7 @@ func TestRewardsBySchemeAreExactAndIdempotent(t *testing.T) {
 		return b1.State == ledger.StateConfirmed && b3.State == ledger.StateOrphaned
 	})
 	drained(t, env) // let the redeliveries land too
-	end := metrics(t, reg)
+	end := promtest.Snapshot(t, reg)
 	for key, want := range map[string]float64{
 		"jetpool_rewards_blocks_total{coin=btc,scheme=pplns,state=confirmed}": 1,
 		"jetpool_rewards_blocks_total{coin=btc,scheme=pplns,state=removed}":   1,
