@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -98,6 +99,30 @@ func TestDependencyRules(t *testing.T) {
 						t.Errorf("%s depends on %s: %s", p.ImportPath, d, r.why)
 					}
 				}
+			}
+		}
+	}
+}
+
+// testHelpers are packages made for tests only; they may use each other.
+var testHelpers = []string{
+	module + "/internal/testenv",
+	module + "/internal/natstest",
+	module + "/internal/promtest",
+	module + "/internal/ledger/ledgertest",
+	module + "/internal/coin/cointest",
+}
+
+// TestNoProductionCodeDependsOnTestHelpers: the binary never links the
+// helpers that start databases or read metrics for tests.
+func TestNoProductionCodeDependsOnTestHelpers(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if slices.Contains(testHelpers, p.ImportPath) {
+			continue
+		}
+		for _, d := range p.Deps {
+			if slices.Contains(testHelpers, d) {
+				t.Errorf("%s depends on the test helper %s", p.ImportPath, d)
 			}
 		}
 	}
