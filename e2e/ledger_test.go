@@ -43,19 +43,33 @@ func (mp *pool) setScheme(t *testing.T, scheme string) {
 }
 
 // mine runs the given miners (user, password) against the gateway until
-// the ledger has at least n more blocks and every miner found one of them,
-// then stops them and waits until every block is rewarded.
+// the ledger has at least n more blocks and every miner found one of them
+// — and, for two or more miners under PPLNS, one of the new blocks on the
+// best chain is split between miners — then stops them and waits until
+// every block is rewarded. (PROP is left out: its rounds split almost
+// always, and mining on makes two blocks in one millisecond likelier, the
+// second of which has an empty PROP round that rewards waits 10 minutes
+// for.)
 func (mp *pool) mine(t *testing.T, n int, users ...[2]string) {
 	t.Helper()
-	mp.mineUntil(t, fmt.Sprintf("%d blocks in the ledger, one by every miner", n), func(before, now []ledger.Block) bool {
+	what := fmt.Sprintf("%d blocks in the ledger, one by every miner", n)
+	needSplit := len(users) >= 2 && mp.cfg.Pool.Scheme == config.SchemePPLNS
+	if needSplit {
+		what += ", one on the best chain split between miners"
+	}
+	ctx := context.Background()
+	split := map[string]bool{} // blocks known to be split on the best chain
+	mp.mineUntil(t, what, func(before, now []ledger.Block) bool {
 		known := map[string]bool{}
 		for _, b := range before {
 			known[b.Hash] = true
 		}
 		finders := map[string]bool{}
+		var fresh []ledger.Block
 		for _, b := range now {
 			if !known[b.Hash] {
 				finders[b.Finder] = true
+				fresh = append(fresh, b)
 			}
 		}
 		for _, u := range users {
@@ -63,8 +77,40 @@ func (mp *pool) mine(t *testing.T, n int, users ...[2]string) {
 				return false
 			}
 		}
-		return len(now) >= len(before)+n
+		if len(now) < len(before)+n {
+			return false
+		}
+		if !needSplit {
+			return true
+		}
+		// Two miners' blocks can all fall to one of them by chance (a
+		// block whose window holds only the finder's shares, the other's
+		// block stale at its height): mine on until a block on the best
+		// chain shares its reward, so the split tests have one to check.
+		for _, b := range fresh {
+			if split[b.Hash] {
+				return true
+			}
+			if rw, err := mp.st.Rewards(ctx, mp.coin, b.Hash); err == nil && len(rw) >= 2 && mp.onBestChain(ctx, b) {
+				split[b.Hash] = true
+				return true
+			}
+		}
+		return false
 	}, users...)
+}
+
+// onBestChain reports whether block b is the node's best-chain block at
+// its height.
+func (mp *pool) onBestChain(ctx context.Context, b ledger.Block) bool {
+	var hash string
+	var err error
+	if mp.litecoind != nil {
+		hash, err = mp.litecoind.Client().GetBlockHash(ctx, b.Height)
+	} else {
+		hash, err = mp.btcd.Client().GetBlockHash(ctx, b.Height)
+	}
+	return err == nil && strings.EqualFold(hash, b.Hash)
 }
 
 // mineUntil runs the given miners until done(blocks before, blocks now)
